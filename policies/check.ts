@@ -1,0 +1,295 @@
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, Scalar, type Document } from "yaml";
+import type { K8sObject } from "../components/shared/k8s-object.js";
+import { isEnvironment, type Environment } from "../stacks/config/environments.js";
+import { stackConfigObject, yamlDocumentObject } from "./documents.js";
+import type { PathSegment } from "./field-path.js";
+import { isRecord } from "./k8s.js";
+import { RULES } from "./rules/index.js";
+import { DEFAULT_RULE_OPTIONS, type ReportedEnforcement, type RuleContext, type RuleId, type RuleOptions, type Source, type Violation } from "./types.js";
+
+/** Kubernetes YAML is judged as production unless told otherwise: the strictest profile, so nothing passes by default. */
+export const DEFAULT_ENVIRONMENT: Environment = "production";
+
+/** `Pulumi.<stack>.yaml`, a stack config file (not `Pulumi.yaml`, the project file). */
+const STACK_FILE = /^Pulumi\.([^.]+)\.ya?ml$/;
+
+export interface CheckObjectsOptions {
+  /** @default "yaml" — what synth produces and GitOps commits. */
+  readonly source?: Source;
+  /** @default DEFAULT_RULE_OPTIONS (everything strict) */
+  readonly options?: Partial<RuleOptions>;
+}
+
+/**
+ * Runs every rule over in-memory objects (what `modelfleet synth` builds) in one environment. Violations are sorted
+ * by rule, object and field path, so the same objects give the same report.
+ */
+export function checkObjects(objects: readonly K8sObject[], environment: Environment, opts: CheckObjectsOptions = {}): Violation[] {
+  const context: RuleContext = {
+    environment,
+    source: opts.source ?? "yaml",
+    options: { ...DEFAULT_RULE_OPTIONS, ...opts.options },
+  };
+  const violations = RULES.flatMap((rule) => rule.check(objects, context));
+  return violations.sort((a, b) => compare(a.ruleId, b.ruleId) || compare(a.objectRef, b.objectRef) || compare(a.fieldPath, b.fieldPath) || compare(a.message, b.message));
+}
+
+/** A violation as `modelfleet check` reports it: where in which file, and whether it blocks. */
+export interface CheckedViolation {
+  readonly ruleId: RuleId;
+  readonly enforcement: ReportedEnforcement;
+  readonly waived: boolean;
+  readonly waiverReason?: string;
+  /** The file as given or found under a given folder. */
+  readonly file: string;
+  /** 1-based line of the field (or of its nearest existing parent when the field is missing). */
+  readonly line: number;
+  readonly objectRef: string;
+  readonly fieldPath: string;
+  readonly message: string;
+}
+
+export interface CheckReport {
+  /** The environment Kubernetes YAML was judged in (stack files use their own). */
+  readonly environment: Environment;
+  readonly files: readonly string[];
+  /** Stack files and the environment each was judged in. */
+  readonly stacks: readonly { readonly file: string; readonly stack: string; readonly environment: Environment }[];
+  /** Kubernetes objects plus non-Kubernetes YAML documents checked. */
+  readonly objectCount: number;
+  readonly violations: readonly CheckedViolation[];
+  readonly summary: { readonly mandatory: number; readonly advisory: number; readonly waived: number };
+}
+
+export interface CheckPathsOptions {
+  /** Environment for Kubernetes YAML. @default "production" */
+  readonly environment?: Environment;
+  /** @default DEFAULT_RULE_OPTIONS */
+  readonly options?: Partial<RuleOptions>;
+}
+
+/** Input `modelfleet check` cannot judge: a path it cannot read, or YAML it cannot parse. The CLI exits 2. */
+export class PolicyInputError extends Error {
+  override readonly name = "PolicyInputError";
+  constructor(
+    readonly code: "unreadable-path" | "malformed-yaml",
+    readonly file: string,
+    message: string,
+    readonly line?: number,
+  ) {
+    super(message);
+  }
+}
+
+export function isPolicyInputError(error: unknown): error is PolicyInputError {
+  return error instanceof PolicyInputError;
+}
+
+/** True when a report has a mandatory violation that no valid waiver covers: `modelfleet check` exits 1. */
+export function isBlocking(violation: Pick<CheckedViolation, "enforcement" | "waived">): boolean {
+  return violation.enforcement === "mandatory" && !violation.waived;
+}
+
+/**
+ * Loads YAML files and folders (recursively: `.yaml`/`.yml`, multi-document, `helm template` output, List kinds),
+ * and `Pulumi.<stack>.yaml` stack files, and runs every rule over them. Kubernetes objects from all paths are judged
+ * together, so stack-level rules (NetworkPolicy and PDB coverage) see objects across files.
+ * @throws PolicyInputError on an unreadable path or malformed YAML (naming the file and line).
+ */
+export async function checkPaths(paths: readonly string[], opts: CheckPathsOptions = {}): Promise<CheckReport> {
+  const environment = opts.environment ?? DEFAULT_ENVIRONMENT;
+  const files = await expandPaths(paths);
+  const manifests: Loaded[] = [];
+  const stacks: { file: string; stack: string; environment: Environment; loaded: Loaded }[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (error) {
+      throw new PolicyInputError("unreadable-path", file, `${file}: cannot read: ${(error as Error).message}`);
+    }
+    const stackName = STACK_FILE.exec(basename(file))?.[1];
+    if (stackName !== undefined) {
+      const loaded = loadStackFile(file, text, stackName);
+      const configured = isRecord(loaded.object["content"]) ? (loaded.object["content"] as Record<string, unknown>)["config"] : undefined;
+      const declared = isRecord(configured) ? configured["modelfleet:environment"] : undefined;
+      const env = isEnvironment(declared) ? declared : isEnvironment(stackName) ? stackName : environment;
+      stacks.push({ file, stack: stackName, environment: env, loaded });
+    } else {
+      manifests.push(...loadYaml(file, text));
+    }
+  }
+  const violations: CheckedViolation[] = [];
+  const locate = (loaded: readonly Loaded[], found: readonly Violation[]): void => {
+    const byObject = new Map(loaded.map((l) => [l.object, l]));
+    for (const v of found) {
+      const where = byObject.get(v.object);
+      if (!where) continue;
+      violations.push({
+        ruleId: v.ruleId,
+        enforcement: v.enforcement,
+        waived: v.waiver !== undefined,
+        ...(v.waiver ? { waiverReason: v.waiver.reason } : {}),
+        file: where.file,
+        line: where.line(v.path, v.embeddedLine),
+        objectRef: v.objectRef,
+        fieldPath: v.fieldPath,
+        message: v.message,
+      });
+    }
+  };
+  locate(manifests, checkObjects(manifests.map((l) => l.object), environment, opts));
+  for (const stack of stacks) locate([stack.loaded], checkObjects([stack.loaded.object], stack.environment, opts));
+  violations.sort((a, b) => compare(a.file, b.file) || a.line - b.line || compare(a.ruleId, b.ruleId) || compare(a.objectRef, b.objectRef) || compare(a.fieldPath, b.fieldPath) || compare(a.message, b.message));
+  return {
+    environment,
+    files,
+    stacks: stacks.map(({ file, stack, environment: env }) => ({ file, stack, environment: env })),
+    objectCount: manifests.length + stacks.length,
+    violations,
+    summary: {
+      mandatory: violations.filter(isBlocking).length,
+      advisory: violations.filter((v) => v.enforcement === "advisory" && !v.waived).length,
+      waived: violations.filter((v) => v.waived).length,
+    },
+  };
+}
+
+/** An object loaded from a file, with a way to find the line of any path inside it. */
+interface Loaded {
+  readonly object: K8sObject;
+  readonly file: string;
+  readonly line: (path: readonly PathSegment[], embeddedLine?: number) => number;
+}
+
+/** Parses Kubernetes YAML: every document, List items expanded; non-Kubernetes documents become YamlDocument pseudo-objects. */
+export function loadYaml(file: string, text: string): Loaded[] {
+  const lineCounter = new LineCounter();
+  const parsed = parseAllDocuments(text, { lineCounter });
+  const docs = Array.isArray(parsed) ? parsed : [];
+  const out: Loaded[] = [];
+  docs.forEach((doc, index) => {
+    failOnErrors(file, doc, lineCounter);
+    if (doc.contents === null) return; // empty document (`---` separators, comment-only `# Source:` blocks)
+    const value: unknown = doc.toJS();
+    const locator = (base: readonly PathSegment[]) => (path: readonly PathSegment[], embeddedLine?: number) =>
+      lineOf(doc, lineCounter, [...base, ...path], embeddedLine);
+    if (isKubernetesObject(value)) {
+      const items = value["items"];
+      if (value.kind.endsWith("List") && Array.isArray(items)) {
+        items.forEach((item, i) => {
+          if (isKubernetesObject(item)) out.push({ object: withName(item), file, line: locator(["items", i]) });
+        });
+      } else {
+        out.push({ object: withName(value), file, line: locator([]) });
+      }
+    } else if (isRecord(value)) {
+      const name = docs.length > 1 ? `${basename(file)}#${index + 1}` : basename(file);
+      out.push({ object: yamlDocumentObject(name, value), file, line: locator([]) });
+    }
+  });
+  return out;
+}
+
+function loadStackFile(file: string, text: string, stack: string): Loaded {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  failOnErrors(file, doc, lineCounter);
+  return {
+    object: stackConfigObject(stack, doc.toJS() ?? {}),
+    file,
+    line: (path, embeddedLine) => lineOf(doc, lineCounter, path, embeddedLine),
+  };
+}
+
+function failOnErrors(file: string, doc: Document, lineCounter: LineCounter): void {
+  const error = doc.errors[0];
+  if (!error) return;
+  const line = error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line;
+  const reason = error.message.split("\n")[0];
+  throw new PolicyInputError("malformed-yaml", file, `${file}:${line}: malformed YAML: ${reason}. Fix the file (or remove it from the paths) and run again.`, line);
+}
+
+function isKubernetesObject(value: unknown): value is K8sObject {
+  return isRecord(value) && typeof value["apiVersion"] === "string" && typeof value["kind"] === "string" && isRecord(value["metadata"] ?? {});
+}
+
+/** Objects without metadata or a name (a Kustomization, a generateName template) are named `(unnamed)` in reports. */
+function withName(object: K8sObject): K8sObject {
+  if (typeof object.metadata?.name === "string") return object;
+  return { ...object, metadata: { ...object.metadata, name: "(unnamed)" } };
+}
+
+/**
+ * The line of `path` in the document: of the key when the path ends at a map entry, of the nearest existing parent
+ * when part of the path is missing (a rule reporting an absent field). For a finding inside a block scalar
+ * (`settings.py: |`), the embedded line is added.
+ */
+function lineOf(doc: Document, lineCounter: LineCounter, path: readonly PathSegment[], embeddedLine?: number): number {
+  let node: unknown = doc.contents;
+  let offset = isScalar(node) || isMap(node) || isSeq(node) ? (node.range?.[0] ?? 0) : 0;
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+      if (!pair) break;
+      offset = isScalar(pair.key) ? (pair.key.range?.[0] ?? offset) : offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === "number" && node.items[segment] !== undefined) {
+      node = node.items[segment];
+      offset = isScalar(node) || isMap(node) || isSeq(node) ? (node.range?.[0] ?? offset) : offset;
+    } else {
+      break;
+    }
+  }
+  const line = lineCounter.linePos(offset).line;
+  if (embeddedLine !== undefined && isScalar(node) && (node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED)) {
+    return lineCounter.linePos(node.range?.[0] ?? offset).line + embeddedLine;
+  }
+  return line;
+}
+
+async function expandPaths(paths: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const add = (file: string): void => {
+    const key = resolve(file);
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(file);
+  };
+  for (const path of paths) {
+    let info;
+    try {
+      info = await stat(path);
+    } catch (error) {
+      throw new PolicyInputError("unreadable-path", path, `${path}: cannot read: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or directory" : (error as Error).message}`);
+    }
+    if (info.isDirectory()) for (const file of await yamlFilesUnder(path)) add(file);
+    else add(path);
+  }
+  return out;
+}
+
+async function yamlFilesUnder(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    throw new PolicyInputError("unreadable-path", dir, `${dir}: cannot read: ${(error as Error).message}`);
+  }
+  entries.sort((a, b) => compare(a.name, b.name));
+  const out: string[] = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await yamlFilesUnder(full)));
+    else if (/\.ya?ml$/i.test(entry.name)) out.push(full);
+  }
+  return out;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

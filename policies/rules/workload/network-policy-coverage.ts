@@ -1,0 +1,35 @@
+import { asArray, asRecord, engineContainers, isInferenceWorkload, namespaceOf, objectsIn, selectorMatches } from "../../k8s.js";
+import { defineRule, type Finding } from "../../types.js";
+
+/**
+ * network-policy-coverage (stack-level): every inference Deployment/StatefulSet's pods are selected by a
+ * NetworkPolicy in the same namespace that governs ingress, so only the router and monitoring reach the engine.
+ */
+export const networkPolicyCoverage = defineRule({
+  id: "network-policy-coverage",
+  description: "Every inference Deployment is selected by a NetworkPolicy (ingress) in its namespace.",
+  severity: "high",
+  enforcement: { development: "advisory", staging: "advisory", production: "mandatory" },
+  waivable: true,
+  remediation: "Add a NetworkPolicy selecting the model's pod labels that allows ingress only from the router and monitoring.",
+  checkStack: (objects) => {
+    const findings: Finding[] = [];
+    for (const object of objects) {
+      if (!isInferenceWorkload(object)) continue;
+      const { template } = engineContainers(object)[0]!;
+      const ns = namespaceOf(object);
+      const covered = objectsIn(objects, ns, "NetworkPolicy").some((policy) => {
+        const spec = asRecord(policy["spec"]);
+        const types = asArray(spec?.["policyTypes"]);
+        return selectorMatches(spec?.["podSelector"] ?? {}, template.labels) && (types.length === 0 || types.includes("Ingress"));
+      });
+      if (covered) continue;
+      findings.push({
+        object,
+        path: template.labelsPath,
+        message: `no NetworkPolicy in namespace "${ns || "-"}" selects these pods (labels ${JSON.stringify(template.labels)}) for ingress, so any pod in the cluster can call the model. Fix: add a NetworkPolicy whose podSelector matches these labels and allows ingress only from the router and monitoring.`,
+      });
+    }
+    return findings;
+  },
+});

@@ -1,0 +1,36 @@
+import { asRecord, engineContainers, isInferenceWorkload, namespaceOf, objectsIn, selectorMatches } from "../../k8s.js";
+import { defineRule, type Finding } from "../../types.js";
+
+/**
+ * pdb-coverage (stack-level): a model running more than one replica has a PodDisruptionBudget selecting its pods,
+ * so a node drain cannot take every replica at once. Disabled in development (one replica, no PDB by profile).
+ */
+export const pdbCoverage = defineRule({
+  id: "pdb-coverage",
+  description: "Replicated inference Deployments have a PodDisruptionBudget.",
+  severity: "medium",
+  enforcement: { development: "disabled", staging: "advisory", production: "mandatory" },
+  waivable: true,
+  remediation: "Add a PodDisruptionBudget (policy/v1) selecting the model's pod labels with maxUnavailable: 1.",
+  checkStack: (objects) => {
+    const findings: Finding[] = [];
+    for (const object of objects) {
+      if (!isInferenceWorkload(object)) continue;
+      const replicas = asRecord(object["spec"])?.["replicas"];
+      if (typeof replicas !== "number" || replicas <= 1) continue;
+      const { template } = engineContainers(object)[0]!;
+      const ns = namespaceOf(object);
+      const covered = objectsIn(objects, ns, "PodDisruptionBudget").some((pdb) => {
+        const selector = asRecord(pdb["spec"])?.["selector"];
+        return selector !== undefined && selectorMatches(selector, template.labels);
+      });
+      if (covered) continue;
+      findings.push({
+        object,
+        path: ["spec", "replicas"],
+        message: `${replicas} replicas and no PodDisruptionBudget in namespace "${ns || "-"}" selects these pods (labels ${JSON.stringify(template.labels)}); a node drain can evict every replica at once. Fix: add a policy/v1 PodDisruptionBudget with this selector and maxUnavailable: 1.`,
+      });
+    }
+    return findings;
+  },
+});

@@ -1,0 +1,48 @@
+/** A container image reference split into its parts, so rules can ask "is it digest-pinned?" without regexes. */
+export interface ImageRef {
+  /** Registry host and path, e.g. `docker.io/vllm/vllm-openai` or `vllm/vllm-openai`. */
+  readonly repository: string;
+  /** The tag, when the reference has one. */
+  readonly tag?: string;
+  /** `sha256:<64 hex>`, when the reference is pinned. */
+  readonly digest?: string;
+  /** The reference exactly as written in the config. */
+  readonly reference: string;
+}
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+// Docker's reference grammar, simplified to what registries accept: lower-case path components separated by
+// `/`, an optional `host[:port]/` prefix, then `:tag` and/or `@sha256:...`.
+const REPOSITORY = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+
+export const DIGEST_PATTERN = DIGEST;
+
+/** Parses an image reference; returns a reason instead when it is not one. */
+export function parseImageRef(reference: string): ImageRef | { readonly error: string } {
+  let rest = reference.trim();
+  let digest: string | undefined;
+  const at = rest.indexOf("@");
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!DIGEST.test(digest)) {
+      return { error: `digest "${digest}" is not sha256:<64 lower-case hex>` };
+    }
+  }
+  let tag: string | undefined;
+  const lastSlash = rest.lastIndexOf("/");
+  const colon = rest.lastIndexOf(":");
+  if (colon > lastSlash) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!TAG.test(tag)) return { error: `tag "${tag}" is not a valid image tag` };
+  }
+  if (!REPOSITORY.test(rest)) return { error: `repository "${rest}" is not a valid image repository` };
+  return { repository: rest, reference, ...(tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) };
+}
+
+/** The same image, addressed through another registry host (the offline mirror), keeping path and digest. */
+export function formatImageRef(ref: ImageRef): string {
+  return `${ref.repository}${ref.tag ? `:${ref.tag}` : ""}${ref.digest ? `@${ref.digest}` : ""}`;
+}

@@ -1,0 +1,150 @@
+import { startupBudgetSeconds } from "../../components/shared/startup-budget.js";
+import { PROFILES } from "../profiles.js";
+import type { ImageRef } from "./image-ref.js";
+import type { RawModel, RawStackConfig } from "./schema.js";
+import type { ModelCache, ModelSource, ResolvedModel, ResolvedModelCommon, StackConfig, StackContext } from "./types.js";
+
+/**
+ * Every default, in one place: the environment profile first, then engine defaults derived from the model
+ * (size, GPUs). Runs only on shape-valid config; rules.ts then checks what spans fields.
+ */
+
+export const SERVICE_PORT = 8000;
+
+const DEFAULT_GPU_NODE_SELECTOR = { "nvidia.com/gpu.present": "true" } as const;
+const DEFAULT_GPU_TOLERATIONS = [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }] as const;
+const DEFAULT_ROUTER_LABELS = { "app.kubernetes.io/name": "modelfleet-router" } as const;
+const DEFAULT_MONITORING_NAMESPACE = "monitoring";
+
+export function serviceName(model: string, environment: string): string {
+  return `${model}-${environment}`;
+}
+
+export function endpointOf(model: string, environment: string, namespace: string): string {
+  return `${serviceName(model, environment)}.${namespace}.svc.cluster.local:${SERVICE_PORT}`;
+}
+
+export function resolveContext(raw: RawStackConfig, stack: string, images: StackContext["images"]): StackContext {
+  const profile = PROFILES[raw.environment];
+  const requireApiKey = raw.requireApiKey ?? profile.requireApiKey;
+  return {
+    stack,
+    environment: raw.environment,
+    namespace: raw.namespace,
+    images,
+    allowedOrigins: [...(raw.cors?.allowedOrigins ?? [])].sort(),
+    apiKey: raw.apiKey ? "config" : requireApiKey ? "generated" : "none",
+    hfToken: raw.hfToken !== undefined,
+    gpu: {
+      nodeSelector: raw.gpu?.nodeSelector ?? DEFAULT_GPU_NODE_SELECTOR,
+      tolerations: raw.gpu?.tolerations ?? DEFAULT_GPU_TOLERATIONS,
+      ...(raw.gpu?.runtimeClassName ? { runtimeClassName: raw.gpu.runtimeClassName } : {}),
+    },
+    router: {
+      namespace: raw.router?.namespace ?? raw.namespace,
+      podLabels: raw.router?.podLabels ?? DEFAULT_ROUTER_LABELS,
+    },
+    monitoring: {
+      namespace: raw.monitoring?.namespace ?? DEFAULT_MONITORING_NAMESPACE,
+      podLabels: raw.monitoring?.podLabels ?? {},
+      serviceMonitor: raw.monitoring?.serviceMonitor ?? profile.serviceMonitor,
+    },
+    podDisruptionBudget: profile.podDisruptionBudget,
+    defaultDenyNetworkPolicy: raw.network?.defaultDeny ?? profile.defaultDenyNetworkPolicy,
+  };
+}
+
+function resolveSource(raw: RawModel["source"]): ModelSource {
+  if (raw.pvc !== undefined) return { kind: "pvc", claimName: raw.pvc, path: raw.path ?? "" };
+  return {
+    kind: "huggingFace",
+    repo: raw.huggingFace ?? "",
+    revision: raw.revision ?? "",
+    ...(raw.file === undefined ? {} : { file: raw.file }),
+  };
+}
+
+function resolveCache(raw: RawModel, defaultSizeGiB: number): ModelCache {
+  if (raw.cache?.claimName) return { kind: "pvc", claimName: raw.cache.claimName };
+  return { kind: "emptyDir", sizeGiB: raw.cache?.sizeGiB ?? defaultSizeGiB };
+}
+
+export function resolveModel(raw: RawModel, ctx: StackContext): ResolvedModel {
+  const profile = PROFILES[ctx.environment];
+  const gpus = raw.gpus ?? 1;
+  const replicas = raw.replicas ?? profile.defaultReplicas;
+  const size = raw.sizeBillions;
+  const common = {
+    name: raw.name,
+    source: resolveSource(raw.source),
+    sizeBillions: size,
+    gpus,
+    replicas,
+    servedModelName: raw.servedModelName ?? raw.name,
+    startupBudgetSeconds: raw.startupBudgetSeconds ?? startupBudgetSeconds(size, profile.startupBudgetFactor),
+    // One replica cannot roll without a spare GPU; Recreate frees its GPUs before the new pod needs them.
+    strategy: raw.strategy ?? (replicas <= 1 ? "Recreate" : "RollingUpdate"),
+    serviceName: serviceName(raw.name, ctx.environment),
+    endpoint: endpointOf(raw.name, ctx.environment, ctx.namespace),
+  } satisfies Partial<ResolvedModelCommon>;
+
+  switch (raw.engine) {
+    case "vllm": {
+      const v = raw.vllm ?? {};
+      const pipeline = v.pipelineParallelSize ?? 1;
+      return {
+        ...common,
+        engine: "vllm",
+        cpu: raw.resources?.cpu ?? Math.max(4, 2 * gpus),
+        // bf16 weights are staged through host memory while loading: about 2 bytes per parameter.
+        memoryGiB: raw.resources?.memoryGiB ?? Math.max(8, Math.ceil(size * 2 + 4)),
+        cache: resolveCache(raw, Math.ceil(size * 2.2 + 10)),
+        vllm: {
+          ...(v.maxModelLen === undefined ? {} : { maxModelLen: v.maxModelLen }),
+          gpuMemoryUtilization: v.gpuMemoryUtilization ?? 0.9,
+          dtype: v.dtype ?? "auto",
+          ...(v.quantization === undefined ? {} : { quantization: v.quantization }),
+          tensorParallelSize: v.tensorParallelSize ?? Math.max(1, Math.floor(gpus / pipeline)),
+          pipelineParallelSize: pipeline,
+          enforceEager: v.enforceEager ?? false,
+          ...(v.speculative === undefined
+            ? {}
+            : {
+                speculative: {
+                  repo: v.speculative.huggingFace,
+                  revision: v.speculative.revision,
+                  numSpeculativeTokens: v.speculative.numSpeculativeTokens,
+                },
+              }),
+        },
+      };
+    }
+    case "llamacpp": {
+      const l = raw.llamacpp ?? {};
+      return {
+        ...common,
+        engine: "llamacpp",
+        cpu: raw.resources?.cpu ?? (gpus > 0 ? 4 : Math.max(2, l.threads ?? 4)),
+        // GGUF files are quantized (≈ 0.5–1 byte per parameter) and memory-mapped.
+        memoryGiB: raw.resources?.memoryGiB ?? Math.max(4, Math.ceil(size + 2)),
+        cache: resolveCache(raw, Math.ceil(size * 1.2 + 2)),
+        llamacpp: {
+          ctxSize: l.ctxSize ?? 4096,
+          // 999 offloads every layer; llama.cpp clamps it to the model's layer count.
+          gpuLayers: l.gpuLayers ?? (gpus > 0 ? 999 : 0),
+          parallel: l.parallel ?? 1,
+          ...(l.threads === undefined ? {} : { threads: l.threads }),
+        },
+      };
+    }
+    default: {
+      const unreachable: never = raw.engine;
+      throw new Error(`unhandled engine ${String(unreachable)}`);
+    }
+  }
+}
+
+export function resolveStack(raw: RawStackConfig, stack: string, file: string, images: Record<"vllm" | "llamacpp" | "postgres", ImageRef>): StackConfig {
+  const ctx = resolveContext(raw, stack, images);
+  return { ...ctx, file, models: raw.models.map((m) => resolveModel(m, ctx)) };
+}

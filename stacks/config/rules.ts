@@ -1,0 +1,172 @@
+import { PROFILES } from "../profiles.js";
+import { parseImageRef, type ImageRef } from "./image-ref.js";
+import { renderValue, type ConfigProblem } from "./problems.js";
+import type { RawModel, RawStackConfig } from "./schema.js";
+import type { ResolvedModel } from "./types.js";
+
+/** Rules that span fields or depend on the environment. Each returns problems; none throws. */
+
+const DNS1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const COMMIT_SHA = /^[0-9a-f]{40}$/;
+const ORIGIN = /^https?:\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+
+const problem = (path: string, message: string, received?: unknown): ConfigProblem =>
+  received === undefined ? { path, message } : { path, message, received: renderValue(received) };
+
+/** Image pins: parseable, and digest-pinned wherever the environment requires it. */
+export function checkImages(raw: RawStackConfig): { problems: ConfigProblem[]; images?: Record<"vllm" | "llamacpp" | "postgres", ImageRef> } {
+  const problems: ConfigProblem[] = [];
+  const requirePins = PROFILES[raw.environment].requirePins;
+  const images: Partial<Record<"vllm" | "llamacpp" | "postgres", ImageRef>> = {};
+  for (const key of ["vllm", "llamacpp", "postgres"] as const) {
+    const reference = raw.images[key];
+    const parsed = parseImageRef(reference);
+    const path = `images.${key}`;
+    if ("error" in parsed) {
+      problems.push(problem(path, `not an image reference: ${parsed.error}; write repo:tag@sha256:<64 hex>`, reference));
+    } else if (!parsed.digest && requirePins) {
+      problems.push(
+        problem(
+          path,
+          `tag-only reference; ${raw.environment} requires a digest (repo:tag@sha256:<64 hex>). Run \`modelfleet pins resolve\` or paste the digest`,
+          reference,
+        ),
+      );
+    } else if (!parsed.digest && !parsed.tag) {
+      problems.push(problem(path, "neither tag nor digest, so it means :latest and changes under you; pin a tag (development) or a digest", reference));
+    } else {
+      images[key] = parsed;
+    }
+  }
+  return problems.length ? { problems } : { problems, images: images as Record<"vllm" | "llamacpp" | "postgres", ImageRef> };
+}
+
+export function checkCors(raw: RawStackConfig): ConfigProblem[] {
+  return (raw.cors?.allowedOrigins ?? []).flatMap((origin, i) => {
+    const path = `cors.allowedOrigins[${i}]`;
+    if (origin.includes("*")) {
+      return [problem(path, "wildcard origin lets any web page call the models with a user's browser; list explicit origins such as https://chat.example.com", origin)];
+    }
+    if (!ORIGIN.test(origin)) {
+      return [problem(path, "not an origin; write scheme://host[:port] with no path, e.g. https://chat.example.com", origin)];
+    }
+    return [];
+  });
+}
+
+function checkSource(m: RawModel, path: string, requirePins: boolean, environment: string): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const s = m.source;
+  const hasHf = s.huggingFace !== undefined;
+  const hasPvc = s.pvc !== undefined;
+  if (hasHf === hasPvc) {
+    out.push(problem(`${path}.source`, "give exactly one of huggingFace (with revision) or pvc (with path)", s));
+    return out;
+  }
+  if (hasHf) {
+    if (s.path !== undefined) out.push(problem(`${path}.source.path`, "path belongs to a pvc source; for Hugging Face use file", s.path));
+    if (s.revision === undefined) {
+      out.push(problem(`${path}.source.revision`, "missing; pin the Hugging Face repository to a commit SHA (see the repo's 'Files and versions' history)"));
+    } else if (requirePins && !COMMIT_SHA.test(s.revision)) {
+      out.push(problem(`${path}.source.revision`, `${environment} requires a 40-character commit SHA; branches and tags move`, s.revision));
+    }
+    if (m.engine === "llamacpp" && (s.file === undefined || !s.file.endsWith(".gguf"))) {
+      out.push(problem(`${path}.source.file`, "llama.cpp loads one GGUF file; name it, e.g. qwen3-0.6b-q8_0.gguf", s.file));
+    }
+    if (m.engine === "vllm" && s.file !== undefined) {
+      out.push(problem(`${path}.source.file`, "vLLM loads the whole repository; remove file", s.file));
+    }
+  } else {
+    if (s.revision !== undefined || s.file !== undefined) {
+      out.push(problem(`${path}.source`, "revision and file belong to a huggingFace source; a pvc source takes path", s));
+    }
+    if (s.path === undefined) {
+      out.push(problem(`${path}.source.path`, "missing; give the model's path inside the claim"));
+    } else if (s.path.startsWith("/") || s.path.split("/").includes("..")) {
+      out.push(problem(`${path}.source.path`, "must be relative to the claim's root and stay inside it (no leading '/', no '..')", s.path));
+    } else if (m.engine === "llamacpp" && !s.path.endsWith(".gguf")) {
+      out.push(problem(`${path}.source.path`, "llama.cpp loads one GGUF file; point path at the .gguf file", s.path));
+    }
+  }
+  return out;
+}
+
+function checkEngineBlocks(m: RawModel, resolved: ResolvedModel, path: string, requirePins: boolean, environment: string): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  if (m.engine === "vllm" && m.llamacpp !== undefined) out.push(problem(`${path}.llamacpp`, 'settings for another engine; this model has engine "vllm": move them under vllm or change engine'));
+  if (m.engine === "llamacpp" && m.vllm !== undefined) out.push(problem(`${path}.vllm`, 'settings for another engine; this model has engine "llamacpp": move them under llamacpp or change engine'));
+  switch (resolved.engine) {
+    case "vllm": {
+      const v = resolved.vllm;
+      if (resolved.gpus < 1) out.push(problem(`${path}.gpus`, "vLLM needs at least 1 GPU; use engine llamacpp for CPU-only models", resolved.gpus));
+      const product = v.tensorParallelSize * v.pipelineParallelSize;
+      if (resolved.gpus >= 1 && product !== resolved.gpus) {
+        out.push(
+          problem(
+            `${path}.vllm.tensorParallelSize`,
+            `tensorParallelSize × pipelineParallelSize = ${v.tensorParallelSize} × ${v.pipelineParallelSize} = ${product}, but gpus is ${resolved.gpus}; they must be equal`,
+            v.tensorParallelSize,
+          ),
+        );
+      }
+      if (!(v.gpuMemoryUtilization > 0 && v.gpuMemoryUtilization <= 1)) {
+        out.push(problem(`${path}.vllm.gpuMemoryUtilization`, "must be in (0, 1], the fraction of each GPU's memory vLLM may use", v.gpuMemoryUtilization));
+      }
+      if (v.speculative && requirePins && !COMMIT_SHA.test(v.speculative.revision)) {
+        out.push(problem(`${path}.vllm.speculative.revision`, `${environment} requires a 40-character commit SHA`, v.speculative.revision));
+      }
+      break;
+    }
+    case "llamacpp": {
+      if (resolved.llamacpp.gpuLayers > 0 && resolved.gpus < 1) {
+        out.push(problem(`${path}.llamacpp.gpuLayers`, "layers offloaded to a GPU, but gpus is 0; set gpus ≥ 1 or gpuLayers 0", resolved.llamacpp.gpuLayers));
+      }
+      break;
+    }
+    default: {
+      const unreachable: never = resolved;
+      throw new Error(`unhandled engine in ${JSON.stringify(unreachable)}`);
+    }
+  }
+  return out;
+}
+
+/** Rules per model and across models. `resolved[i]` is `raw.models[i]` with defaults filled. */
+export function checkModels(raw: RawStackConfig, resolved: readonly ResolvedModel[]): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const env = raw.environment;
+  const requirePins = PROFILES[env].requirePins;
+  const maxNameLength = 63 - env.length - 1;
+  const seen = new Map<string, number>();
+  raw.models.forEach((m, i) => {
+    const path = `models[${i}]`;
+    const r = resolved[i];
+    if (!r) return;
+    if (!DNS1035.test(m.name)) {
+      out.push(problem(`${path}.name`, "must be a DNS-1035 label: lower-case letters, digits and '-', starting with a letter, ending with a letter or digit", m.name));
+    } else if (m.name.length > maxNameLength) {
+      out.push(problem(`${path}.name`, `too long: the Service name "${m.name}-${env}" must fit in 63 characters, so at most ${maxNameLength} here`, m.name));
+    }
+    const first = seen.get(m.name);
+    if (first !== undefined) out.push(problem(`${path}.name`, `duplicate of models[${first}].name; model names must be unique in a stack`, m.name));
+    else seen.set(m.name, i);
+    out.push(...checkSource(m, path, requirePins, env));
+    out.push(...checkEngineBlocks(m, r, path, requirePins, env));
+    if (env === "production" && r.replicas < 2 && m.singleReplicaAllowed !== true) {
+      out.push(
+        problem(`${path}.replicas`, "production needs at least 2 replicas to survive a node drain; raise replicas or set singleReplicaAllowed: true", r.replicas),
+      );
+    }
+    if (r.strategy === "RollingUpdate" && r.replicas <= 1 && m.strategy !== undefined) {
+      out.push(problem(`${path}.strategy`, "RollingUpdate with maxSurge 0 and a single replica takes the model down like Recreate but without freeing GPUs first; use Recreate", m.strategy));
+    }
+  });
+  return out;
+}
+
+export function checkApiKey(raw: RawStackConfig): ConfigProblem[] {
+  if (raw.environment === "production" && raw.requireApiKey === false) {
+    return [problem("requireApiKey", "production engines always require an API key; remove requireApiKey (a key is generated when apiKey is not set)", false)];
+  }
+  return [];
+}

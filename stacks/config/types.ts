@@ -1,0 +1,104 @@
+import type { Environment } from "./environments.js";
+import type { ImageRef } from "./image-ref.js";
+
+/** Where the weights come from. */
+export type ModelSource =
+  | { readonly kind: "huggingFace"; readonly repo: string; readonly revision: string; readonly file?: string }
+  | { readonly kind: "pvc"; readonly claimName: string; readonly path: string };
+
+/** The download/compile cache: an existing claim, or an emptyDir with a size limit. */
+export type ModelCache =
+  | { readonly kind: "pvc"; readonly claimName: string }
+  | { readonly kind: "emptyDir"; readonly sizeGiB: number };
+
+export interface ResolvedModelCommon {
+  /** DNS-1035 label, unique in the stack. */
+  readonly name: string;
+  readonly source: ModelSource;
+  readonly sizeBillions: number;
+  readonly gpus: number;
+  readonly replicas: number;
+  readonly cpu: number;
+  readonly memoryGiB: number;
+  readonly cache: ModelCache;
+  /** The `model` name clients send; defaults to `name`. */
+  readonly servedModelName: string;
+  readonly startupBudgetSeconds: number;
+  readonly strategy: "Recreate" | "RollingUpdate";
+  /** `{name}-{environment}`: Service name and the registry's key. */
+  readonly serviceName: string;
+  /** `{serviceName}.{namespace}.svc.cluster.local:8000`. */
+  readonly endpoint: string;
+}
+
+export interface VllmSettings {
+  readonly maxModelLen?: number;
+  readonly gpuMemoryUtilization: number;
+  readonly dtype: "auto" | "half" | "float16" | "bfloat16" | "float" | "float32";
+  readonly quantization?: "awq" | "gptq" | "fp8" | "bitsandbytes" | "compressed-tensors" | "gguf";
+  readonly tensorParallelSize: number;
+  readonly pipelineParallelSize: number;
+  readonly enforceEager: boolean;
+  readonly speculative?: { readonly repo: string; readonly revision: string; readonly numSpeculativeTokens: number };
+}
+
+export interface LlamaCppSettings {
+  readonly ctxSize: number;
+  readonly gpuLayers: number;
+  readonly parallel: number;
+  readonly threads?: number;
+}
+
+export interface ResolvedVllmModel extends ResolvedModelCommon {
+  readonly engine: "vllm";
+  readonly vllm: VllmSettings;
+}
+
+export interface ResolvedLlamaCppModel extends ResolvedModelCommon {
+  readonly engine: "llamacpp";
+  readonly llamacpp: LlamaCppSettings;
+}
+
+export type ResolvedModel = ResolvedVllmModel | ResolvedLlamaCppModel;
+export type Engine = ResolvedModel["engine"];
+
+export interface Toleration {
+  readonly key?: string;
+  readonly operator?: "Exists" | "Equal";
+  readonly value?: string;
+  readonly effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
+/** Everything a model's objects need from the stack around it. */
+export interface StackContext {
+  readonly stack: string;
+  readonly environment: Environment;
+  readonly namespace: string;
+  readonly images: { readonly vllm: ImageRef; readonly llamacpp: ImageRef; readonly postgres: ImageRef };
+  /** Explicit CORS origins; never `*`. Empty means no cross-origin browser access. */
+  readonly allowedOrigins: readonly string[];
+  /** Where engine API keys come from: the `apiKey` secret, a Pulumi-generated one, or none (development only). */
+  readonly apiKey: "config" | "generated" | "none";
+  /** Whether `hfToken` is configured (its value exists only on the Pulumi path). */
+  readonly hfToken: boolean;
+  readonly gpu: {
+    readonly nodeSelector: Readonly<Record<string, string>>;
+    readonly tolerations: readonly Toleration[];
+    readonly runtimeClassName?: string;
+  };
+  readonly router: { readonly namespace: string; readonly podLabels: Readonly<Record<string, string>> };
+  readonly monitoring: {
+    readonly namespace: string;
+    readonly podLabels: Readonly<Record<string, string>>;
+    readonly serviceMonitor: boolean;
+  };
+  readonly podDisruptionBudget: boolean;
+  readonly defaultDenyNetworkPolicy: boolean;
+}
+
+/** A parsed, defaulted and checked `Pulumi.<stack>.yaml`: the one source every output is built from. */
+export interface StackConfig extends StackContext {
+  /** The file it came from, for messages (`Pulumi.production.yaml`). */
+  readonly file: string;
+  readonly models: readonly ResolvedModel[];
+}

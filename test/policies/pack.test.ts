@@ -1,0 +1,183 @@
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { execa, type ResultPromise } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildPolicies, packEnvironment, WAIVERS_POLICY } from "../../policies/pack/policies.js";
+import { toK8sObject, UNKNOWN_SENTINELS } from "../../policies/pack/to-k8s-object.js";
+
+const require = createRequire(import.meta.url);
+const DIGEST = `sha256:${"c".repeat(64)}`;
+
+function deploymentProps(env: unknown[] = [], annotations?: Record<string, string>): Record<string, unknown> {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "qwen-production", namespace: "inference", ...(annotations ? { annotations } : {}) },
+    spec: {
+      replicas: 1,
+      template: {
+        metadata: { labels: { app: "qwen" } },
+        spec: {
+          securityContext: { runAsNonRoot: true, runAsUser: 1000 },
+          volumes: [{ name: "cache", hostPath: { path: "/mnt/cache" } }],
+          containers: [
+            {
+              name: "vllm",
+              image: `vllm/vllm-openai@${DIGEST}`,
+              args: ["--allowed-origins", '["https://chat.example.com"]'],
+              env,
+              resources: { requests: { cpu: "4", memory: "16Gi" }, limits: { cpu: "4", memory: "16Gi", "nvidia.com/gpu": "1" } },
+              securityContext: { allowPrivilegeEscalation: false },
+              startupProbe: {},
+              readinessProbe: {},
+              livenessProbe: {},
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** Drives one policy's validateResource in-process with the args CrossGuard would pass. */
+async function validate(policyName: string, type: string, props: Record<string, unknown>, config: object = {}, environment: "development" | "production" = "production"): Promise<string[]> {
+  const policy = buildPolicies({ environment }).find((p) => p.name === policyName) as ResourceValidationPolicy;
+  const messages: string[] = [];
+  const args = { type, props, urn: `urn:pulumi:production::modelfleet::${type}::x`, name: "x", getConfig: () => config } as unknown as ResourceValidationArgs;
+  const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!];
+  for (const fn of validations) await fn(args, (message) => void messages.push(message));
+  return messages;
+}
+
+describe("CrossGuard policies (in-process)", () => {
+  it("one policy per rule plus the waivers policy, enforcement from the environment", () => {
+    const prod = buildPolicies({ environment: "production" });
+    expect(prod.map((p) => [p.name, p.enforcementLevel])).toEqual([
+      ["no-hardcoded-secrets", "mandatory"],
+      ["no-wildcard-cors", "mandatory"],
+      ["image-digest", "mandatory"],
+      ["gpu-resources", "mandatory"],
+      ["probes", "mandatory"],
+      ["pod-security", "mandatory"],
+      ["network-policy-coverage", "mandatory"],
+      ["pdb-coverage", "mandatory"],
+      [WAIVERS_POLICY, "advisory"],
+    ]);
+    const dev = buildPolicies({ environment: "development" });
+    expect(dev.find((p) => p.name === "pdb-coverage")?.enforcementLevel).toBe("disabled");
+    expect(dev.find((p) => p.name === "probes")?.enforcementLevel).toBe("advisory");
+  });
+
+  it("reports a hardcoded password in a Deployment", async () => {
+    const messages = await validate("no-hardcoded-secrets", "kubernetes:apps/v1:Deployment", deploymentProps([{ name: "POSTGRES_PASSWORD", value: "lstm_password" }]));
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatch(/^Deployment\/inference\/qwen-production spec\.template\.spec\.containers\[0\]\.env\[0\]\.value: container "vllm" env "POSTGRES_PASSWORD" holds a literal value \(<redacted, 13 chars>\)/);
+  });
+
+  it("does not flag a Pulumi-managed Secret (its values come decrypted from Pulumi secrets)", async () => {
+    const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "api-key", namespace: "inference" }, stringData: { key: "decrypted-pulumi-secret-value" } };
+    expect(await validate("no-hardcoded-secrets", "kubernetes:core/v1:Secret", secret)).toEqual([]);
+  });
+
+  it("still checks ConfigMaps in the Pulumi path", async () => {
+    const configMap = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "db", namespace: "inference" }, data: { postgresPassword: "changeme" } };
+    expect(await validate("no-hardcoded-secrets", "kubernetes:core/v1:ConfigMap", configMap)).toHaveLength(1);
+  });
+
+  it("reads allowHostPath from --policy-pack-config", async () => {
+    expect(await validate("pod-security", "kubernetes:apps/v1:Deployment", deploymentProps())).toHaveLength(1);
+    expect(await validate("pod-security", "kubernetes:apps/v1:Deployment", deploymentProps(), { allowHostPath: true })).toEqual([]);
+  });
+
+  it("moves waived violations to the advisory waivers policy", async () => {
+    const waived = deploymentProps([], { "modelfleet.dev/waive": "pod-security", "modelfleet.dev/waive-reason": "node-local cache, OPS-142" });
+    expect(await validate("pod-security", "kubernetes:apps/v1:Deployment", waived)).toEqual([]);
+    const listed = await validate(WAIVERS_POLICY, "kubernetes:apps/v1:Deployment", waived);
+    expect(listed).toEqual([expect.stringMatching(/^pod-security waived \(node-local cache, OPS-142\): Deployment\/inference\/qwen-production spec\.template\.spec\.volumes\[0\]\.hostPath: /)]);
+  });
+
+  it("runs stack-level rules in validateStack and reports against the resource's URN", async () => {
+    const policy = buildPolicies({ environment: "production" }).find((p) => p.name === "network-policy-coverage") as StackValidationPolicy;
+    const reported: [string, string | undefined][] = [];
+    const resources = [
+      { type: "kubernetes:apps/v1:Deployment", props: deploymentProps(), urn: "urn:deployment", name: "qwen" },
+      { type: "random:index/randomPassword:RandomPassword", props: { result: "x" }, urn: "urn:random", name: "pw" },
+    ];
+    const args = { resources, getConfig: () => ({}) } as unknown as StackValidationArgs;
+    await policy.validateStack(args, (message, urn) => void reported.push([message, urn]));
+    expect(reported.map(([, urn]) => urn)).toEqual(["urn:deployment"]);
+  });
+
+  it("converts CrossGuard types to Kubernetes objects and drops unknown values", () => {
+    const unknown = [...UNKNOWN_SENTINELS][2]!;
+    const converted = toK8sObject("kubernetes:core/v1:Service", { metadata: { annotations: { a: unknown } }, spec: { type: "ClusterIP" } }, "svc-1a2b");
+    expect(converted).toEqual({ partial: false, object: { apiVersion: "v1", kind: "Service", metadata: { annotations: {}, name: "svc-1a2b" }, spec: { type: "ClusterIP" } } });
+    expect(toK8sObject("kubernetes:apps/v1:DeploymentPatch", { metadata: { name: "d" } }, "d")?.partial).toBe(true);
+    expect(toK8sObject("kubernetes:helm.sh/v4:Chart", {}, "c")).toBeUndefined();
+    expect(toK8sObject("random:index/randomPassword:RandomPassword", {}, "p")).toBeUndefined();
+  });
+
+  it("copies @pulumi/policy's unknown-value sentinels exactly", () => {
+    const proxy = require("@pulumi/policy/proxy") as Record<string, unknown>;
+    const sentinels = Object.entries(proxy).filter(([k]) => /^unknown\w+Value$/.test(k)).map(([, v]) => v);
+    expect(new Set(sentinels)).toEqual(UNKNOWN_SENTINELS);
+  });
+
+  it("infers the environment from the stack's config, then its name, else production", () => {
+    expect(packEnvironment({ PULUMI_CONFIG: '{"modelfleet:environment":"staging"}', PULUMI_STACK: "production" }).environment).toBe("staging");
+    expect(packEnvironment({ PULUMI_STACK: "acme/development" }).environment).toBe("development");
+    expect(packEnvironment({ PULUMI_STACK: "gpu-lab" })).toEqual({ environment: "production", from: "default (strictest)" });
+  });
+});
+
+/**
+ * The pack as the Pulumi CLI runs it: `run-policy-pack <engine> .` in policies/pack prints the analyzer's port; this
+ * test then calls GetAnalyzerInfo and Analyze over gRPC (what the engine does before and during a preview).
+ */
+describe("CrossGuard pack (served over gRPC)", () => {
+  const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
+  const rpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb.js") as { AnalyzerClient: new (address: string, credentials: unknown) => Record<string, Function> };
+  const pb = require("@pulumi/pulumi/proto/analyzer_pb.js") as Record<string, new () => Record<string, Function>>;
+  const { Struct } = require("google-protobuf/google/protobuf/struct_pb.js") as { Struct: { fromJavaScript(value: unknown): unknown } };
+  const { Empty } = require("google-protobuf/google/protobuf/empty_pb.js") as { Empty: new () => unknown };
+  let pack: ResultPromise;
+  let client: Record<string, Function>;
+
+  beforeAll(async () => {
+    const packDir = join(import.meta.dirname, "../../policies/pack");
+    const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack/index.js");
+    pack = execa("node", [runner, "127.0.0.1:1", "."], { cwd: packDir, env: { PULUMI_CONFIG: '{"modelfleet:environment":"production"}' }, reject: false });
+    const port = await new Promise<string>((resolve, reject) => {
+      pack.stdout!.on("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
+      void pack.then((r) => reject(new Error(`pack exited ${r.exitCode}: ${r.stderr}`)));
+    });
+    client = new rpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  }, 60_000);
+  afterAll(() => {
+    pack?.kill();
+  });
+
+  const call = <T>(method: string, request: unknown): Promise<T> =>
+    new Promise((resolve, reject) => client[method]!(request, (error: Error | null, response: T) => (error ? reject(error) : resolve(response))));
+
+  it("GetAnalyzerInfo lists the policies", async () => {
+    const info = await call<{ getName(): string; getPoliciesList(): { getName(): string }[] }>("getAnalyzerInfo", new Empty());
+    expect(info.getName()).toBe("modelfleet");
+    expect(info.getPoliciesList().map((p) => p.getName())).toContain("no-hardcoded-secrets");
+  });
+
+  it("Analyze returns mandatory diagnostics for a hardcoded password", async () => {
+    const request = new pb["AnalyzeRequest"]!();
+    request["setType"]!("kubernetes:apps/v1:Deployment");
+    request["setUrn"]!("urn:pulumi:production::modelfleet::kubernetes:apps/v1:Deployment::qwen");
+    request["setName"]!("qwen");
+    request["setProperties"]!(Struct.fromJavaScript(deploymentProps([{ name: "POSTGRES_PASSWORD", value: "lstm_password" }])));
+    request["setOptions"]!(new pb["AnalyzerResourceOptions"]!());
+    const response = await call<{ getDiagnosticsList(): { getPolicyname(): string; getEnforcementlevel(): number; getMessage(): string }[] }>("analyze", request);
+    const secrets = response.getDiagnosticsList().filter((d) => d.getPolicyname() === "no-hardcoded-secrets");
+    expect(secrets).toHaveLength(1);
+    expect(secrets[0]!.getMessage()).toContain("<redacted, 13 chars>");
+    expect(secrets[0]!.getMessage()).not.toContain("lstm_password");
+  });
+});

@@ -1,0 +1,233 @@
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RegistryError } from "../../registry/errors.js";
+import { MIGRATIONS_DIR, parseMigrationFile, readMigrationFiles } from "../../registry/migration-files.js";
+import { migrationPsqlScript } from "../../registry/migration-script.js";
+import { migrateDown, migrateUp, migrationStatus } from "../../registry/migrate.js";
+import { runPsql, useRegistryDatabase } from "./support.js";
+
+const FIRST = "0001_create-model-registry-entries";
+const ctx = useRegistryDatabase();
+
+/** Everything in schema `public` except node-pg-migrate's bookkeeping table, as comparable text. */
+async function schemaOf(client: pg.ClientBase): Promise<string[]> {
+  const { rows } = await client.query<{ item: string }>(`
+    SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' null=' || is_nullable
+           || ' identity=' || is_identity || ' default=' || coalesce(column_default, '-') AS item
+      FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'pgmigrations'
+    UNION ALL
+    SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+      FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text <> 'pgmigrations'
+    UNION ALL
+    SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'pgmigrations'
+    UNION ALL
+    SELECT 'view ' || viewname || ' ' || definition FROM pg_views WHERE schemaname = 'public'
+    UNION ALL
+    SELECT 'trigger ' || tgname || ' ' || pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal
+    UNION ALL
+    SELECT 'function ' || p.oid::regprocedure FROM pg_proc p WHERE pronamespace = 'public'::regnamespace
+    ORDER BY 1`);
+  return rows.map((row) => row.item);
+}
+
+async function appliedNames(client: pg.ClientBase): Promise<string[]> {
+  const { rows } = await client.query<{ present: boolean }>("SELECT to_regclass('public.pgmigrations') IS NOT NULL AS present");
+  if (!rows[0]?.present) return [];
+  return (await client.query<{ name: string }>("SELECT name FROM pgmigrations ORDER BY id")).rows.map((r) => r.name);
+}
+
+let brokenDir = "";
+let migratedSchema: string[] = [];
+
+beforeAll(async () => {
+  // The real migrations plus a second one that changes the table and then fails.
+  brokenDir = await mkdtemp(join(tmpdir(), "modelfleet-migrations-"));
+  await cp(MIGRATIONS_DIR, brokenDir, { recursive: true });
+  await writeFile(
+    join(brokenDir, "0002_broken.sql"),
+    "-- Up Migration\nALTER TABLE model_registry_entries ADD COLUMN broken int;\nSELECT no_such_function();\n" +
+      "-- Down Migration\nALTER TABLE model_registry_entries DROP COLUMN broken;\n",
+  );
+  const { client } = await ctx.migratedDb();
+  migratedSchema = await schemaOf(client);
+  await client.end();
+});
+afterAll(async () => {
+  await rm(brokenDir, { recursive: true, force: true });
+});
+
+describe("migrations through node-pg-migrate", () => {
+  it("applies, reverts and re-applies the schema exactly", async () => {
+    // Given an empty database
+    const { client } = await ctx.emptyDb();
+    expect(await schemaOf(client)).toEqual([]);
+
+    // When migrating up, down and up again
+    expect(await migrateUp(client)).toEqual([FIRST]);
+    const firstUp = await schemaOf(client);
+    expect(await migrateUp(client)).toEqual([]);
+    expect(await migrateDown(client)).toEqual([FIRST]);
+    const afterDown = await schemaOf(client);
+    expect(await migrateUp(client)).toEqual([FIRST]);
+
+    // Then down removed everything up created, and the second up recreated the same schema
+    expect(firstUp.length).toBeGreaterThan(20);
+    expect(afterDown).toEqual([]);
+    expect(await schemaOf(client)).toEqual(firstUp);
+    expect(await appliedNames(client)).toEqual([FIRST]);
+  });
+
+  it("creates the table, constraints, partial index, trigger and view the router relies on", async () => {
+    const { client } = await ctx.migratedDb();
+    const schema = await schemaOf(client);
+    const has = (pattern: RegExp): void => expect(schema.some((item) => pattern.test(item)), String(pattern)).toBe(true);
+    has(/^column model_registry_entries\.id bigint null=NO identity=YES/);
+    for (const column of ["model_name", "engine", "served_model_name", "deployment_endpoint", "deployment_status",
+      "deployment_environment", "deployment_namespace", "managed_by", "created_at", "updated_at"]) {
+      has(new RegExp(`^column model_registry_entries\\.${column} \\S+( \\S+)* null=NO`));
+    }
+    has(/^column model_registry_entries\.last_health_check_at timestamp with time zone null=YES/);
+    has(/^constraint model_registry_entries model_registry_entries_model_environment_key UNIQUE \(model_name, deployment_environment\)/);
+    has(/^index CREATE INDEX model_registry_entries_routable_idx .* WHERE \(deployment_status = 'ready'::text\)$/);
+    has(/^trigger model_registry_entries_touch_updated_at CREATE TRIGGER \S+ BEFORE UPDATE ON public.model_registry_entries FOR EACH ROW/);
+    has(/^view routable_models /);
+  });
+
+  it.each([
+    ["engine", "engine = 'tgi'"],
+    ["deployment_status", "deployment_status = 'running'"],
+    ["deployment_environment", "deployment_environment = 'prod'"],
+    ["image_digest", "image_digest = 'sha256:abc'"],
+    ["managed_by", "managed_by = 'someone'"],
+    ["model_name", "model_name = 'Bad_Name'"],
+    ["disabled_by without disabled", "disabled_by = 'operator'"],
+  ])("rejects a bad %s with a CHECK constraint", async (_label, assignment) => {
+    const { client } = await ctx.migratedDb();
+    await client.query(`INSERT INTO model_registry_entries (model_name, engine, served_model_name, deployment_endpoint,
+      deployment_status, deployment_environment, deployment_namespace) VALUES ('m', 'vllm', 'm', 'm:8000', 'ready', 'staging', 'ns')`);
+    await expect(client.query(`UPDATE model_registry_entries SET ${assignment}`)).rejects.toMatchObject({ code: "23514" });
+  });
+
+  it("moves updated_at on a change but not on a health-check heartbeat", async () => {
+    const { client } = await ctx.migratedDb();
+    await client.query(`INSERT INTO model_registry_entries (model_name, engine, served_model_name, deployment_endpoint,
+      deployment_status, deployment_environment, deployment_namespace, updated_at)
+      VALUES ('m', 'vllm', 'm', 'm:8000', 'ready', 'staging', 'ns', '2000-01-01Z')`);
+    const updatedAt = async (): Promise<string> =>
+      (await client.query("SELECT updated_at::text AS u FROM model_registry_entries")).rows[0].u;
+    await client.query("UPDATE model_registry_entries SET last_health_check_at = now()");
+    expect(await updatedAt()).toBe("2000-01-01 00:00:00+00");
+    await client.query("UPDATE model_registry_entries SET deployment_status = 'degraded'");
+    expect(await updatedAt()).not.toBe("2000-01-01 00:00:00+00");
+  });
+
+  it("leaves a fresh database untouched when a pending migration fails", async () => {
+    const { client } = await ctx.emptyDb();
+    const error = await migrateUp(client, { dir: brokenDir }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryError);
+    expect((error as RegistryError).kind).toBe("migration");
+    expect((error as RegistryError).message).toMatch(/^migration 0002_broken \(up\) failed, nothing applied: function no_such_function\(\) does not exist$/);
+    expect(await schemaOf(client)).toEqual([]);
+    expect(await appliedNames(client)).toEqual([]);
+  });
+
+  it("leaves a migrated schema as it was when the next migration fails", async () => {
+    const { client } = await ctx.migratedDb();
+    const before = await schemaOf(client);
+    await expect(migrateUp(client, { dir: brokenDir })).rejects.toThrow(/0002_broken/);
+    expect(await schemaOf(client)).toEqual(before);
+    expect((await migrationStatus(client, { dir: brokenDir })).map((s) => [s.name, s.appliedAt !== null])).toEqual([
+      [FIRST, true],
+      ["0002_broken", false],
+    ]);
+  });
+
+  it("reports pending and applied migrations", async () => {
+    const { client } = await ctx.emptyDb();
+    expect(await migrationStatus(client)).toEqual([{ name: FIRST, appliedAt: null, known: true }]);
+    await migrateUp(client);
+    const [state] = await migrationStatus(client);
+    expect(state?.appliedAt).toBeInstanceOf(Date);
+  });
+
+  it("rejects a down count below 1 without touching the database", async () => {
+    const { client } = await ctx.migratedDb();
+    await expect(migrateDown(client, { count: 0 })).rejects.toThrow(/count 0 must be a whole number of at least 1/);
+    expect(await appliedNames(client)).toEqual([FIRST]);
+  });
+});
+
+describe("in-cluster migration script (psql)", () => {
+  it("applies the same schema, records it where node-pg-migrate looks, and is a no-op when re-run", async () => {
+    // Given an empty database and the generated script
+    const { db, client } = await ctx.emptyDb();
+    const script = migrationPsqlScript(readMigrationFiles());
+
+    // When the real psql runs it twice
+    const first = await runPsql(ctx.server(), db, script);
+    const second = await runPsql(ctx.server(), db, script);
+
+    // Then the schema equals node-pg-migrate's, recorded once, and the library agrees nothing is pending
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.stdout).toContain(`migration ${FIRST}: applying`);
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.stdout).toContain(`migration ${FIRST}: already applied`);
+    expect(await schemaOf(client)).toEqual(migratedSchema);
+    expect(await appliedNames(client)).toEqual([FIRST]);
+    expect((await migrationStatus(client)).map((s) => s.appliedAt !== null)).toEqual([true]);
+    expect(await migrateUp(client)).toEqual([]);
+
+    // And node-pg-migrate can revert what the script applied, after which the script applies it again
+    expect(await migrateDown(client)).toEqual([FIRST]);
+    expect((await runPsql(ctx.server(), db, script)).exitCode).toBe(0);
+    expect(await schemaOf(client)).toEqual(migratedSchema);
+  });
+
+  it("skips what node-pg-migrate already applied", async () => {
+    const { db, client } = await ctx.migratedDb();
+    const result = await runPsql(ctx.server(), db, migrationPsqlScript(readMigrationFiles()));
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(await appliedNames(client)).toEqual([FIRST]);
+  });
+
+  it("rolls everything back and exits non-zero when a migration fails", async () => {
+    const { db, client } = await ctx.emptyDb();
+    const result = await runPsql(ctx.server(), db, migrationPsqlScript(readMigrationFiles(brokenDir)));
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toContain("no_such_function");
+    expect(await schemaOf(client)).toEqual([]);
+    expect(await appliedNames(client)).toEqual([]);
+  });
+
+  it("serializes with node-pg-migrate: run at the same time, the migration is applied once", async () => {
+    const { db, client } = await ctx.emptyDb();
+    const other = await ctx.connectTo(db);
+    const script = migrationPsqlScript(readMigrationFiles());
+    const [psql1, applied, psql2] = await Promise.all([
+      runPsql(ctx.server(), db, script),
+      migrateUp(other),
+      runPsql(ctx.server(), db, script),
+    ]);
+    expect([psql1.exitCode, psql2.exitCode]).toEqual([0, 0]);
+    expect(applied.length).toBeLessThanOrEqual(1);
+    expect(await appliedNames(client)).toEqual([FIRST]);
+    expect(await schemaOf(client)).toEqual(migratedSchema);
+  });
+
+  it("is deterministic and refuses SQL psql would read as a meta-command", () => {
+    const files = readMigrationFiles();
+    expect(migrationPsqlScript(files)).toBe(migrationPsqlScript(files));
+    const sneaky = parseMigrationFile("0003_sneaky", "-- Up Migration\n\\! touch /tmp/x\n-- Down Migration\nSELECT 1;\n");
+    expect(() => migrationPsqlScript([sneaky])).toThrow(/0003_sneaky: a line starts with "\\"/);
+    expect(() => migrationPsqlScript([{ ...sneaky, name: "x'; DROP" }])).toThrow(/is not <number>_<words>/);
+  });
+
+  it("requires both an up and a down section", () => {
+    expect(() => parseMigrationFile("0009_x", "-- Up Migration\nSELECT 1;\n")).toThrow(
+      'migration 0009_x: needs a "-- Up Migration" section followed by a "-- Down Migration" section',
+    );
+  });
+});
