@@ -42,7 +42,26 @@ export function parseImageRef(reference: string): ImageRef | { readonly error: s
   return { repository: rest, reference, ...(tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) };
 }
 
-/** The same image, addressed through another registry host (the offline mirror), keeping path and digest. */
+/** The reference as written back: `repo[:tag][@digest]`. */
 export function formatImageRef(ref: ImageRef): string {
   return `${ref.repository}${ref.tag ? `:${ref.tag}` : ""}${ref.digest ? `@${ref.digest}` : ""}`;
+}
+
+/**
+ * The repository path without its registry host, as registries store it: `vllm/vllm-openai`,
+ * `ggml-org/llama.cpp`, and Docker Hub's official images under `library/` (`postgres` → `library/postgres`).
+ */
+export function repositoryPath(ref: Pick<ImageRef, "repository">): string {
+  const parts = ref.repository.split("/");
+  const first = parts[0] ?? "";
+  const hasHost = parts.length > 1 && (first.includes(".") || first.includes(":") || first === "localhost");
+  const path = hasHost ? parts.slice(1) : parts;
+  return path.length === 1 ? `library/${path[0]}` : path.join("/");
+}
+
+/** The same image addressed through another registry (the offline site's), by digest only. */
+export function mirrorImageRef(ref: ImageRef, registry: string): ImageRef {
+  if (!ref.digest) throw new Error(`cannot mirror ${ref.reference}: it has no digest`);
+  const repository = `${registry}/${repositoryPath(ref)}`;
+  return { repository, digest: ref.digest, reference: `${repository}@${ref.digest}` };
 }

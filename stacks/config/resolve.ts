@@ -1,6 +1,6 @@
 import { startupBudgetSeconds } from "../../components/shared/startup-budget.js";
 import { PROFILES } from "../profiles.js";
-import type { ImageRef } from "./image-ref.js";
+import { mirrorImageRef, type ImageRef } from "./image-ref.js";
 import type { RawModel, RawStackConfig } from "./schema.js";
 import type { ModelCache, ModelSource, ResolvedModel, ResolvedModelCommon, StackConfig, StackContext } from "./types.js";
 
@@ -15,6 +15,9 @@ const DEFAULT_GPU_NODE_SELECTOR = { "nvidia.com/gpu.present": "true" } as const;
 const DEFAULT_GPU_TOLERATIONS = [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }] as const;
 const DEFAULT_ROUTER_LABELS = { "app.kubernetes.io/name": "modelfleet-router" } as const;
 const DEFAULT_MONITORING_NAMESPACE = "monitoring";
+const DEFAULT_REGISTRY_STORAGE_GIB = 10;
+export { DEFAULT_STALE_AFTER_SECONDS } from "../../registry/route.js";
+import { DEFAULT_STALE_AFTER_SECONDS } from "../../registry/route.js";
 
 export function serviceName(model: string, environment: string): string {
   return `${model}-${environment}`;
@@ -27,11 +30,18 @@ export function endpointOf(model: string, environment: string, namespace: string
 export function resolveContext(raw: RawStackConfig, stack: string, images: StackContext["images"]): StackContext {
   const profile = PROFILES[raw.environment];
   const requireApiKey = raw.requireApiKey ?? profile.requireApiKey;
+  const offline = raw.offline;
   return {
     stack,
     environment: raw.environment,
     namespace: raw.namespace,
-    images,
+    images: offline
+      ? {
+          vllm: mirrorImageRef(images.vllm, offline.registry),
+          llamacpp: mirrorImageRef(images.llamacpp, offline.registry),
+          postgres: mirrorImageRef(images.postgres, offline.registry),
+        }
+      : images,
     allowedOrigins: [...(raw.cors?.allowedOrigins ?? [])].sort(),
     apiKey: raw.apiKey ? "config" : requireApiKey ? "generated" : "none",
     hfToken: raw.hfToken !== undefined,
@@ -51,6 +61,13 @@ export function resolveContext(raw: RawStackConfig, stack: string, images: Stack
     },
     podDisruptionBudget: profile.podDisruptionBudget,
     defaultDenyNetworkPolicy: raw.network?.defaultDeny ?? profile.defaultDenyNetworkPolicy,
+    registry: {
+      mode: raw.registry?.mode ?? "in-cluster",
+      storageGiB: raw.registry?.storageGiB ?? DEFAULT_REGISTRY_STORAGE_GIB,
+      ...(raw.registry?.storageClassName ? { storageClassName: raw.registry.storageClassName } : {}),
+      staleAfterSeconds: raw.registry?.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS,
+    },
+    ...(offline ? { offline: { registry: offline.registry } } : {}),
   };
 }
 

@@ -16,7 +16,8 @@ const problem = (path: string, message: string, received?: unknown): ConfigProbl
 /** Image pins: parseable, and digest-pinned wherever the environment requires it. */
 export function checkImages(raw: RawStackConfig): { problems: ConfigProblem[]; images?: Record<"vllm" | "llamacpp" | "postgres", ImageRef> } {
   const problems: ConfigProblem[] = [];
-  const requirePins = PROFILES[raw.environment].requirePins;
+  // An air-gapped site can only load what was copied by digest.
+  const requirePins = PROFILES[raw.environment].requirePins || raw.offline !== undefined;
   const images: Partial<Record<"vllm" | "llamacpp" | "postgres", ImageRef>> = {};
   for (const key of ["vllm", "llamacpp", "postgres"] as const) {
     const reference = raw.images[key];
@@ -28,7 +29,7 @@ export function checkImages(raw: RawStackConfig): { problems: ConfigProblem[]; i
       problems.push(
         problem(
           path,
-          `tag-only reference; ${raw.environment} requires a digest (repo:tag@sha256:<64 hex>). Run \`modelfleet pins resolve\` or paste the digest`,
+          `tag-only reference; ${raw.offline ? "an offline stack" : raw.environment} requires a digest (repo:tag@sha256:<64 hex>). Run \`modelfleet pins resolve\` or paste the digest`,
           reference,
         ),
       );
@@ -169,4 +170,32 @@ export function checkApiKey(raw: RawStackConfig): ConfigProblem[] {
     return [problem("requireApiKey", "production engines always require an API key; remove requireApiKey (a key is generated when apiKey is not set)", false)];
   }
   return [];
+}
+
+/** Registry database settings: external mode needs its URL, in-cluster mode must not carry one. */
+export function checkRegistry(raw: RawStackConfig): ConfigProblem[] {
+  const r = raw.registry;
+  if (!r) return [];
+  if (r.mode === "external" && r.url === undefined) {
+    return [problem("registry.url", "missing; external mode needs the connection URL as a Pulumi secret: pulumi config set --secret --path registry.url postgres://...")];
+  }
+  if (r.mode !== "external" && r.url !== undefined) {
+    return [problem("registry.url", 'set, but registry.mode is not "external"; set mode: external or remove url')];
+  }
+  return [];
+}
+
+/** An offline site has no route to Hugging Face: every model and draft model comes from a PVC. */
+export function checkOffline(raw: RawStackConfig): ConfigProblem[] {
+  if (!raw.offline) return [];
+  return raw.models.flatMap((m, i) => {
+    const out: ConfigProblem[] = [];
+    if (m.source.huggingFace !== undefined) {
+      out.push(problem(`models[${i}].source`, "offline stacks load models from a PVC only; copy the files into a claim (modelfleet bundle load --models-target) and use pvc + path", m.source));
+    }
+    if (m.vllm?.speculative !== undefined) {
+      out.push(problem(`models[${i}].vllm.speculative`, "a draft model from Hugging Face cannot be downloaded offline; remove speculative for offline stacks"));
+    }
+    return out;
+  });
 }

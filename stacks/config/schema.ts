@@ -129,10 +129,30 @@ export const stackConfigSchema = z.strictObject({
     })
     .optional(),
   network: z.strictObject({ defaultDeny: z.boolean().optional() }).optional(),
+  registry: z
+    .strictObject({
+      /** `in-cluster` runs PostgreSQL as a StatefulSet; `external` uses `url`. */
+      mode: z.enum(["in-cluster", "external"]).optional(),
+      /** Size of the in-cluster database volume. */
+      storageGiB: z.int().positive().optional(),
+      /** StorageClass of the in-cluster volume; the cluster default when omitted. */
+      storageClassName: dns1123Label.optional(),
+      /** Connection URL of an external database, as a Pulumi secret. */
+      url: secureValue.optional(),
+      /** The router ignores entries whose last health check is older than this. */
+      staleAfterSeconds: z.int().min(10).optional(),
+    })
+    .optional(),
+  offline: z
+    .strictObject({
+      /** The site's registry, `host[:port]`; every image is rendered as `<registry>/<repo>@<digest>`. */
+      registry: z.string().regex(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, "must be a registry host[:port] such as registry.local:5000"),
+    })
+    .optional(),
 });
 
 export type RawStackConfig = z.infer<typeof stackConfigSchema>;
 export type RawModel = z.infer<typeof model>;
 
 /** Keys whose values must be Pulumi secrets (`secure:`); a plaintext value is an error that never echoes it. */
-export const SECRET_KEYS = ["hfToken", "apiKey"] as const;
+export const SECRET_KEYS = ["hfToken", "apiKey", "registry.url"] as const;

@@ -94,6 +94,14 @@ export interface StackContext {
   };
   readonly podDisruptionBudget: boolean;
   readonly defaultDenyNetworkPolicy: boolean;
+  readonly registry: {
+    readonly mode: "in-cluster" | "external";
+    readonly storageGiB: number;
+    readonly storageClassName?: string;
+    readonly staleAfterSeconds: number;
+  };
+  /** Set for an air-gapped site: images come from this registry, models from PVCs, engines never call out. */
+  readonly offline?: { readonly registry: string };
 }
 
 /** A parsed, defaulted and checked `Pulumi.<stack>.yaml`: the one source every output is built from. */

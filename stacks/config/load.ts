@@ -1,0 +1,217 @@
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import { joinPath, renderValue, ConfigError, type ConfigProblem } from "./problems.js";
+import { resolveStack } from "./resolve.js";
+import { checkApiKey, checkCors, checkImages, checkModels, checkOffline, checkRegistry } from "./rules.js";
+import { SECRET_KEYS, stackConfigSchema, type RawStackConfig } from "./schema.js";
+import type { StackConfig } from "./types.js";
+
+/**
+ * The one way a stack config is read: file or Pulumi runtime → raw `modelfleet:` map → schema → defaults →
+ * cross-field rules. Every problem is collected with its dot path and thrown once as a ConfigError.
+ */
+
+export const CONFIG_NAMESPACE = "modelfleet";
+
+/** Stands in for a secret's value: parsing sees that a secret is there, never what it is. */
+const SECRET_MARKER = { secure: "<pulumi secret>" } as const;
+
+export function stackFileName(stack: string): string {
+  return `Pulumi.${stack}.yaml`;
+}
+
+/** `production` from `.../Pulumi.production.yaml`; undefined when the name does not follow Pulumi's pattern. */
+export function stackNameOf(file: string): string | undefined {
+  return /^Pulumi\.(.+)\.ya?ml$/.exec(basename(file))?.[1];
+}
+
+function getPath(root: unknown, path: readonly PropertyKey[]): unknown {
+  let node = root;
+  for (const key of path) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
+
+function isSecretPath(path: readonly PropertyKey[]): boolean {
+  const dotted = path.filter((p) => typeof p === "string").join(".");
+  return SECRET_KEYS.some((key) => dotted === key || dotted.startsWith(`${key}.`));
+}
+
+/** Secret keys hold `{ secure: ... }`; anything else is a plaintext secret, reported without its value. */
+function checkSecrets(values: Record<string, unknown>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const key of SECRET_KEYS) {
+    const parts = key.split(".");
+    const value = getPath(values, parts);
+    if (value === undefined) continue;
+    const ok = value !== null && typeof value === "object" && typeof (value as { secure?: unknown }).secure === "string";
+    if (!ok) {
+      const flag = parts.length > 1 ? "--secret --path" : "--secret";
+      problems.push({
+        path: key,
+        message: `must be a Pulumi secret, not plaintext (value not shown); remove it from the file and run \`pulumi config set ${flag} ${CONFIG_NAMESPACE}:${key} <value>\``,
+      });
+    }
+  }
+  return problems;
+}
+
+/** Replaces every secret key's value with the marker, so no later message can echo it. */
+function redactSecrets(values: Record<string, unknown>): Record<string, unknown> {
+  const copy = structuredClone(values);
+  for (const key of SECRET_KEYS) {
+    const parts = key.split(".");
+    const parent = getPath(copy, parts.slice(0, -1));
+    const leaf = parts[parts.length - 1] as string;
+    if (parent !== null && typeof parent === "object" && leaf in parent) {
+      (parent as Record<string, unknown>)[leaf] = { ...SECRET_MARKER };
+    }
+  }
+  return copy;
+}
+
+function allowedKeysAt(path: readonly PropertyKey[]): string[] {
+  let node: z.ZodType = stackConfigSchema;
+  for (const part of path) {
+    node = unwrap(node);
+    const def = node.def as { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType };
+    if (def.type === "object" && def.shape && typeof part === "string" && def.shape[part]) node = def.shape[part];
+    else if (def.type === "array" && def.element && typeof part === "number") node = def.element;
+    else return [];
+  }
+  const def = unwrap(node).def as { type: string; shape?: Record<string, unknown> };
+  return def.type === "object" && def.shape ? Object.keys(def.shape) : [];
+}
+
+function unwrap(node: z.ZodType): z.ZodType {
+  let current = node;
+  for (;;) {
+    const def = current.def as { type: string; innerType?: z.ZodType };
+    if ((def.type === "optional" || def.type === "default" || def.type === "nullable") && def.innerType) current = def.innerType;
+    else return current;
+  }
+}
+
+/** zod issues in our words: dot path, what was received, what is allowed. */
+function schemaProblems(error: z.ZodError, input: Record<string, unknown>): ConfigProblem[] {
+  return error.issues.flatMap((issue): ConfigProblem[] => {
+    const path = issue.path;
+    if (issue.code === "unrecognized_keys") {
+      const allowed = allowedKeysAt(path);
+      return issue.keys.map((key) => ({
+        path: joinPath([...path, key]),
+        message: `unknown key (misspelt?); allowed here: ${allowed.join(", ")}`,
+      }));
+    }
+    const value = getPath(input, path);
+    let message = issue.message;
+    if (issue.code === "invalid_value") message = `must be one of ${issue.values.map((v) => String(v)).join(", ")}`;
+    else if (issue.code === "invalid_type" && value === undefined) message = `missing; expected ${issue.expected}`;
+    else if (issue.code === "invalid_type") message = `expected ${issue.expected}`;
+    const received = value === undefined || isSecretPath(path) ? undefined : renderValue(value);
+    return [{ path: joinPath(path), message, ...(received === undefined ? {} : { received }) }];
+  });
+}
+
+/**
+ * Parses the `modelfleet:` keys of one stack (without the namespace prefix) into a StackConfig.
+ * @throws ConfigError listing every problem, with `file` in each line.
+ */
+export function parseStackConfig(values: Record<string, unknown>, file: string, stack: string): StackConfig {
+  const secretProblems = checkSecrets(values);
+  const input = redactSecrets(values);
+  const parsed = stackConfigSchema.safeParse(input, { reportInput: false });
+  if (!parsed.success) {
+    throw new ConfigError(file, [...secretProblems, ...schemaProblems(parsed.error, input)]);
+  }
+  const raw: RawStackConfig = parsed.data;
+  const images = checkImages(raw);
+  const problems = [...secretProblems, ...images.problems, ...checkCors(raw), ...checkApiKey(raw), ...checkRegistry(raw), ...checkOffline(raw)];
+  if (!images.images) throw new ConfigError(file, problems);
+  const config = resolveStack(raw, stack, file, images.images);
+  problems.push(...checkModels(raw, config.models));
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return config;
+}
+
+/** The `modelfleet:` keys of a stack file's `config:` map, namespace stripped; other namespaces are left out. */
+export function readStackValues(text: string, file: string): Record<string, unknown> {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0];
+    const line = first?.linePos?.[0].line;
+    throw new ConfigError(file, [{ path: "", message: `not valid YAML${line ? ` at line ${line}` : ""}: ${first?.message.split("\n")[0] ?? "parse error"}` }]);
+  }
+  const root: unknown = doc.toJS();
+  const config = root !== null && typeof root === "object" ? (root as { config?: unknown }).config : undefined;
+  if (config === undefined || config === null || typeof config !== "object" || Array.isArray(config)) {
+    throw new ConfigError(file, [{ path: "config", message: `missing; a stack file holds its settings under config:, as ${CONFIG_NAMESPACE}:<key> entries` }]);
+  }
+  const values: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    if (key.startsWith(prefix)) values[key.slice(prefix.length)] = value;
+  }
+  return values;
+}
+
+/** Reads and parses `Pulumi.<stack>.yaml`. @throws ConfigError for bad content; a missing file says which. */
+export function loadStackFile(path: string): StackConfig {
+  const file = basename(path);
+  const stack = stackNameOf(path);
+  if (stack === undefined) {
+    throw new ConfigError(file, [{ path: "", message: "a stack file is named Pulumi.<stack>.yaml; rename it or pass the right file" }]);
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(file, [{ path: "", message: code === "ENOENT" ? `no such file: ${path}; create it or pick an existing stack` : `cannot read ${path}: ${code ?? String(error)}` }]);
+  }
+  return parseStackConfig(readStackValues(text, file), file, stack);
+}
+
+/**
+ * The `modelfleet:` map as the Pulumi language host hands it over: every value a string, structured values as
+ * JSON, secrets already decrypted. Secret keys become the marker again so parsing treats both paths alike.
+ */
+export function valuesFromPulumiConfig(all: Readonly<Record<string, string>>, isSecret: (key: string) => boolean): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  for (const [key, text] of Object.entries(all)) {
+    if (!key.startsWith(prefix)) continue;
+    const name = key.slice(prefix.length);
+    let value: unknown = text;
+    // Strings stay strings (a namespace "123" is not a number); objects, arrays and scalars come as JSON.
+    if (!["environment", "namespace"].includes(name)) {
+      try {
+        value = JSON.parse(text);
+      } catch {
+        value = text;
+      }
+    }
+    if (isSecret(key)) value = markSecrets(name, value);
+    values[name] = value;
+  }
+  return values;
+}
+
+/** A secret top-level key, or secret keys inside a secret object, become markers; other values stay. */
+function markSecrets(name: string, value: unknown): unknown {
+  if ((SECRET_KEYS as readonly string[]).includes(name)) return { ...SECRET_MARKER };
+  if (value === null || typeof value !== "object") return value;
+  const copy = structuredClone(value) as Record<string, unknown>;
+  for (const key of SECRET_KEYS) {
+    const [head, ...rest] = key.split(".");
+    if (head !== name || rest.length === 0) continue;
+    const parent = getPath(copy, rest.slice(0, -1));
+    const leaf = rest[rest.length - 1] as string;
+    if (parent !== null && typeof parent === "object" && leaf in parent) (parent as Record<string, unknown>)[leaf] = { ...SECRET_MARKER };
+  }
+  return copy;
+}
