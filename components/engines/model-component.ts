@@ -1,0 +1,95 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { ResolvedModel, StackContext } from "../../stacks/config/types.js";
+import type { K8sObject } from "../shared/k8s-object.js";
+import { modelLabels } from "../shared/labels.js";
+import { registerObjects } from "../shared/register.js";
+import { progressDeadlineSeconds } from "../shared/startup-budget.js";
+import { credentialsSecretName, SECRET_KEYS } from "./engine-container.js";
+import { buildModelObjects } from "./model-objects.js";
+
+/** What both engine components take; each narrows `model` to its engine. */
+export interface ModelArgs<M extends ResolvedModel> {
+  /** The model, parsed and defaulted from the stack config (stacks/config). */
+  readonly model: M;
+  /** The stack around it: namespace, images, origins, profile switches. */
+  readonly stack: StackContext;
+  /**
+   * The engine API key, a Pulumi secret (from `modelfleet:apiKey` or a RandomPassword). Required unless
+   * `stack.apiKey` is `"none"`.
+   * @default none
+   */
+  readonly apiKey?: pulumi.Input<string>;
+  /**
+   * The Hugging Face token, a Pulumi secret from `modelfleet:hfToken`, for gated repositories.
+   * @default none
+   */
+  readonly hfToken?: pulumi.Input<string>;
+  /**
+   * Resources the model's objects wait for, e.g. the Namespace.
+   * @default none
+   */
+  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * The body both engine components share: build the objects, create the credentials Secret from Pulumi secrets,
+ * register every object as its own resource under the component. Returns the Deployment so callers can wait on it.
+ */
+export function registerModel<M extends ResolvedModel>(
+  component: pulumi.ComponentResource,
+  name: string,
+  args: ModelArgs<M>,
+): { deployment: pulumi.CustomResource; objects: K8sObject[] } {
+  const { model, stack } = args;
+  if (stack.apiKey !== "none" && args.apiKey === undefined) {
+    throw new Error(`model ${model.name}: the ${stack.environment} stack requires an API key, but none was passed to the component`);
+  }
+  const objects = buildModelObjects(model, stack);
+  const secretData: Record<string, pulumi.Input<string>> = {};
+  if (stack.apiKey !== "none" && args.apiKey !== undefined) secretData[SECRET_KEYS.apiKey] = pulumi.secret(args.apiKey);
+  if (args.hfToken !== undefined) secretData[SECRET_KEYS.hfToken] = pulumi.secret(args.hfToken);
+  const secrets: pulumi.Resource[] = [];
+  if (Object.keys(secretData).length > 0) {
+    secrets.push(
+      new k8s.core.v1.Secret(
+        `${name}-credentials`,
+        {
+          metadata: { name: credentialsSecretName(model.serviceName), namespace: stack.namespace, labels: modelLabels(model, stack) },
+          type: "Opaque",
+          stringData: secretData,
+        },
+        { parent: component, deleteBeforeReplace: true, ...(args.dependsOn ? { dependsOn: args.dependsOn } : {}) },
+      ),
+    );
+  }
+  const registered = registerObjects(objects, {
+    prefix: name,
+    parent: component,
+    dependsOn: [...(args.dependsOn ?? []), ...secrets],
+    // A rollout may take the whole startup budget plus scheduling before Kubernetes calls it failed.
+    customTimeouts: (obj) => {
+      if (obj.kind !== "Deployment") return undefined;
+      const minutes = `${Math.ceil(progressDeadlineSeconds(model.startupBudgetSeconds) / 60) + 5}m`;
+      return { create: minutes, update: minutes };
+    },
+  });
+  const deployment = registered.get(`Deployment/${model.serviceName}`);
+  if (!deployment) throw new Error(`model ${model.name}: no Deployment was built`);
+  return { deployment, objects };
+}
+
+/** The component both engines are: one model's objects, its endpoint, and its Deployment to wait on. */
+export abstract class ModelComponent<M extends ResolvedModel> extends pulumi.ComponentResource {
+  /** `{model}-{environment}.{namespace}.svc.cluster.local:8000` */
+  readonly endpoint: pulumi.Output<string>;
+  /** The engine's Deployment; the registry's registration waits for it to be ready. */
+  readonly deployment: pulumi.CustomResource;
+
+  protected constructor(type: string, name: string, args: ModelArgs<M>, opts?: pulumi.ComponentResourceOptions) {
+    super(type, name, {}, opts);
+    this.deployment = registerModel(this, name, args).deployment;
+    this.endpoint = pulumi.output(args.model.endpoint);
+    this.registerOutputs({ endpoint: this.endpoint });
+  }
+}

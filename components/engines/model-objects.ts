@@ -1,0 +1,227 @@
+import { ApiObject, Duration, Size, type Chart } from "cdk8s";
+import * as kplus from "cdk8s-plus-28";
+import { SERVICE_PORT } from "../../stacks/config/resolve.js";
+import type { ResolvedModel, StackContext } from "../../stacks/config/types.js";
+import { canonical, renderChart } from "../shared/chart.js";
+import type { K8sObject } from "../shared/k8s-object.js";
+import { modelLabels, modelSelector, REGISTRY_HEALTH_LABELS } from "../shared/labels.js";
+import { CONTAINER_SECURITY, POD_SECURITY } from "../shared/security.js";
+import { progressDeadlineSeconds, STARTUP_PROBE_PERIOD_SECONDS } from "../shared/startup-budget.js";
+import { credentialsSecretName, MOUNTS, SECRET_KEYS, settingsConfigMapName, type EngineContainer } from "./engine-container.js";
+import { llamaCppContainer } from "./llamacpp-container.js";
+import { vllmContainer } from "./vllm-container.js";
+
+export const ENGINE_CONTAINER_NAME = "engine";
+export const GPU_RESOURCE = "nvidia.com/gpu";
+export const STARTUP_BUDGET_ANNOTATION = "modelfleet.dev/startup-budget-seconds";
+const HOME_SIZE_GIB = 1;
+const TMP_SIZE_GIB = 4;
+// Streaming responses get this long to finish after the pod is told to stop.
+const TERMINATION_GRACE_SECONDS = 60;
+
+export function engineContainer(model: ResolvedModel, ctx: StackContext): EngineContainer {
+  return model.engine === "vllm" ? vllmContainer(model, ctx) : llamaCppContainer(model, ctx);
+}
+
+/**
+ * Every Kubernetes object of one model, as plain JSON in a stable order: ConfigMap, Deployment, Service,
+ * NetworkPolicy, then PodDisruptionBudget and ServiceMonitor when the environment asks for them. Pure: the same
+ * model and context always give the same objects. The credentials Secret is not among them: only the Pulumi
+ * component creates it, from Pulumi secrets.
+ */
+export function buildModelObjects(model: ResolvedModel, ctx: StackContext): K8sObject[] {
+  const engine = engineContainer(model, ctx);
+  const objects = renderChart(ctx.namespace, (chart) => {
+    settingsConfigMap(chart, model, ctx, engine);
+    engineDeployment(chart, model, ctx, engine);
+    engineService(chart, model, ctx);
+    networkPolicy(chart, model, ctx);
+    if (ctx.podDisruptionBudget && model.replicas > 1) disruptionBudget(chart, model, ctx);
+    if (ctx.monitoring.serviceMonitor) serviceMonitor(chart, model, ctx);
+  });
+  return objects.map((obj) => canonical(obj.kind === "Deployment" ? withGpuScheduling(obj, model, ctx) : obj));
+}
+
+function settingsConfigMap(chart: Chart, model: ResolvedModel, ctx: StackContext, engine: EngineContainer): void {
+  new kplus.ConfigMap(chart, "settings", {
+    metadata: { name: settingsConfigMapName(model.serviceName), labels: modelLabels(model, ctx) },
+    data: engine.settings,
+  });
+}
+
+function engineDeployment(chart: Chart, model: ResolvedModel, ctx: StackContext, engine: EngineContainer): kplus.Deployment {
+  const labels = modelLabels(model, ctx);
+  const selector = modelSelector(model);
+  const credentials = kplus.Secret.fromSecretName(chart, "credentials", credentialsSecretName(model.serviceName));
+  const envVariables: Record<string, kplus.EnvValue> = {};
+  for (const [name, value] of Object.entries(engine.env)) envVariables[name] = kplus.EnvValue.fromValue(value);
+  for (const [name, key] of Object.entries(engine.secretEnv)) {
+    envVariables[name] = kplus.EnvValue.fromSecretValue({ secret: credentials, key });
+  }
+  const probe = (path: string, options: kplus.HttpGetProbeOptions): kplus.Probe =>
+    kplus.Probe.fromHttpGet(path, { port: SERVICE_PORT, timeoutSeconds: Duration.seconds(5), ...options });
+
+  const deployment = new kplus.Deployment(chart, "deployment", {
+    metadata: {
+      name: model.serviceName,
+      labels,
+      annotations: { [STARTUP_BUDGET_ANNOTATION]: String(model.startupBudgetSeconds) },
+    },
+    replicas: model.replicas,
+    select: false,
+    podMetadata: { labels },
+    strategy:
+      model.strategy === "Recreate"
+        ? kplus.DeploymentStrategy.recreate()
+        : kplus.DeploymentStrategy.rollingUpdate({
+            // No surge: a new pod would need GPUs that the old one still holds.
+            maxSurge: kplus.PercentOrAbsolute.absolute(0),
+            maxUnavailable: kplus.PercentOrAbsolute.absolute(1),
+          }),
+    progressDeadline: Duration.seconds(progressDeadlineSeconds(model.startupBudgetSeconds)),
+    securityContext: POD_SECURITY,
+    automountServiceAccountToken: false,
+    terminationGracePeriod: Duration.seconds(TERMINATION_GRACE_SECONDS),
+    containers: [
+      {
+        name: ENGINE_CONTAINER_NAME,
+        image: imageFor(model, ctx),
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        command: [...engine.command],
+        args: [...engine.args],
+        portNumber: SERVICE_PORT,
+        envVariables,
+        resources: {
+          cpu: { request: kplus.Cpu.units(model.cpu), limit: kplus.Cpu.units(model.cpu) },
+          // A memory-backed /dev/shm is charged to the container, so it is added to the engine's own memory.
+          memory: { request: Size.gibibytes(model.memoryGiB + engine.shmGiB), limit: Size.gibibytes(model.memoryGiB + engine.shmGiB) },
+        },
+        securityContext: CONTAINER_SECURITY,
+        startup: probe(engine.livenessPath, {
+          periodSeconds: Duration.seconds(STARTUP_PROBE_PERIOD_SECONDS),
+          failureThreshold: Math.ceil(model.startupBudgetSeconds / STARTUP_PROBE_PERIOD_SECONDS),
+        }),
+        liveness: probe(engine.livenessPath, { periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
+        readiness: probe(engine.readinessPath, { periodSeconds: Duration.seconds(5), failureThreshold: 3 }),
+      },
+    ],
+  });
+  deployment.select(kplus.LabelSelector.of({ labels: selector }));
+  const container = deployment.containers[0];
+  if (!container) throw new Error("cdk8s-plus Deployment lost its container");
+
+  const emptyDir = (id: string, name: string, sizeGiB: number, medium?: kplus.EmptyDirMedium): kplus.Volume =>
+    kplus.Volume.fromEmptyDir(chart, id, name, { sizeLimit: Size.gibibytes(sizeGiB), ...(medium ? { medium } : {}) });
+  container.mount(MOUNTS.cache, model.cache.kind === "pvc"
+    ? kplus.Volume.fromPersistentVolumeClaim(chart, "cache-volume", kplus.PersistentVolumeClaim.fromClaimName(chart, "cache-claim", model.cache.claimName), { name: "cache" })
+    : emptyDir("cache-volume", "cache", model.cache.sizeGiB));
+  container.mount(MOUNTS.home, emptyDir("home-volume", "home", HOME_SIZE_GIB));
+  container.mount(MOUNTS.tmp, emptyDir("tmp-volume", "tmp", TMP_SIZE_GIB));
+  container.mount(MOUNTS.shm, emptyDir("shm-volume", "dshm", engine.shmGiB, kplus.EmptyDirMedium.MEMORY));
+  if (model.source.kind === "pvc") {
+    const claim = kplus.PersistentVolumeClaim.fromClaimName(chart, "models-claim", model.source.claimName);
+    container.mount(MOUNTS.models, kplus.Volume.fromPersistentVolumeClaim(chart, "models-volume", claim, { name: "models", readOnly: true }), { readOnly: true });
+  }
+  if (engine.apiKeyFile !== undefined) {
+    const secretVolume = kplus.Volume.fromSecret(chart, "credentials-volume", credentials, {
+      name: "credentials",
+      items: { [SECRET_KEYS.apiKey]: { path: SECRET_KEYS.apiKey } },
+      defaultMode: 0o440,
+    });
+    container.mount(MOUNTS.secrets, secretVolume, { readOnly: true });
+  }
+  return deployment;
+}
+
+function imageFor(model: ResolvedModel, ctx: StackContext): string {
+  return ctx.images[model.engine].reference;
+}
+
+function engineService(chart: Chart, model: ResolvedModel, ctx: StackContext): void {
+  new kplus.Service(chart, "service", {
+    metadata: { name: model.serviceName, labels: modelLabels(model, ctx) },
+    type: kplus.ServiceType.CLUSTER_IP,
+    selector: kplus.Pods.select(chart, "service-pods", { labels: modelSelector(model) }),
+    ports: [{ name: "http", port: SERVICE_PORT, targetPort: SERVICE_PORT, protocol: kplus.Protocol.TCP }],
+  });
+}
+
+const namespaceSelector = (namespace: string) => ({ matchLabels: { "kubernetes.io/metadata.name": namespace } });
+
+/** Ingress only from the router, the registry's health checker and the monitoring namespace, on port 8000. */
+function networkPolicy(chart: Chart, model: ResolvedModel, ctx: StackContext): void {
+  const monitoringPeer: Record<string, unknown> = { namespaceSelector: namespaceSelector(ctx.monitoring.namespace) };
+  if (Object.keys(ctx.monitoring.podLabels).length > 0) monitoringPeer["podSelector"] = { matchLabels: { ...ctx.monitoring.podLabels } };
+  new ApiObject(chart, "network-policy", {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name: model.serviceName, labels: modelLabels(model, ctx) },
+    spec: {
+      podSelector: { matchLabels: modelSelector(model) },
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          from: [
+            { namespaceSelector: namespaceSelector(ctx.router.namespace), podSelector: { matchLabels: { ...ctx.router.podLabels } } },
+            { namespaceSelector: namespaceSelector(ctx.namespace), podSelector: { matchLabels: { ...REGISTRY_HEALTH_LABELS } } },
+            monitoringPeer,
+          ],
+          ports: [{ port: SERVICE_PORT, protocol: "TCP" }],
+        },
+      ],
+    },
+  });
+}
+
+/** One pod at a time may be evicted, so a drain never takes a replicated model fully down. */
+function disruptionBudget(chart: Chart, model: ResolvedModel, ctx: StackContext): void {
+  new ApiObject(chart, "pdb", {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: { name: model.serviceName, labels: modelLabels(model, ctx) },
+    spec: { maxUnavailable: 1, selector: { matchLabels: modelSelector(model) } },
+  });
+}
+
+function serviceMonitor(chart: Chart, model: ResolvedModel, ctx: StackContext): void {
+  // llama.cpp guards /metrics with its API key; vLLM's /metrics is outside the /v1 routes it guards.
+  const needsKey = model.engine === "llamacpp" && ctx.apiKey !== "none";
+  new ApiObject(chart, "service-monitor", {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "ServiceMonitor",
+    metadata: { name: model.serviceName, labels: modelLabels(model, ctx) },
+    spec: {
+      selector: { matchLabels: modelSelector(model) },
+      endpoints: [
+        {
+          port: "http",
+          path: "/metrics",
+          interval: "30s",
+          ...(needsKey
+            ? { authorization: { type: "Bearer", credentials: { name: credentialsSecretName(model.serviceName), key: SECRET_KEYS.apiKey } } }
+            : {}),
+        },
+      ],
+    },
+  });
+}
+
+/**
+ * GPU scheduling on the rendered Deployment. cdk8s-plus-28 has no field for extended resources (its JSON patch on
+ * resources renders `nvidia.com/gpu: null`), nor for nodeSelector or runtimeClassName, so they are set here, on
+ * plain JSON, where the result can be checked.
+ */
+function withGpuScheduling(obj: K8sObject, model: ResolvedModel, ctx: StackContext): K8sObject {
+  if (model.gpus < 1) return obj;
+  const copy = structuredClone(obj) as K8sObject & { spec: { template: { spec: Record<string, unknown> & { containers: Array<{ name: string; resources: { limits: Record<string, string>; requests: Record<string, string> } }> } } } };
+  const pod = copy.spec.template.spec;
+  for (const container of pod.containers) {
+    if (container.name !== ENGINE_CONTAINER_NAME) continue;
+    container.resources.limits[GPU_RESOURCE] = String(model.gpus);
+    container.resources.requests[GPU_RESOURCE] = String(model.gpus);
+  }
+  if (Object.keys(ctx.gpu.nodeSelector).length > 0) pod["nodeSelector"] = { ...ctx.gpu.nodeSelector };
+  if (ctx.gpu.tolerations.length > 0) pod["tolerations"] = ctx.gpu.tolerations.map((t) => ({ ...t }));
+  if (ctx.gpu.runtimeClassName) pod["runtimeClassName"] = ctx.gpu.runtimeClassName;
+  return copy;
+}

@@ -1,0 +1,85 @@
+import { SERVICE_PORT } from "../../stacks/config/resolve.js";
+import type { ResolvedVllmModel, StackContext } from "../../stacks/config/types.js";
+import { MOUNTS, SECRET_KEYS, type EngineContainer } from "./engine-container.js";
+
+/** Shared memory for tensor/pipeline parallel workers (NCCL); 1 GiB covers a single-GPU engine. */
+export function vllmShmGiB(model: ResolvedVllmModel): number {
+  const workers = model.vllm.tensorParallelSize * model.vllm.pipelineParallelSize;
+  return workers > 1 ? 2 * workers : 1;
+}
+
+/** The model argument of `vllm serve`: a Hugging Face repo id, or the directory on the read-only model claim. */
+function modelArgument(model: ResolvedVllmModel): string {
+  return model.source.kind === "pvc" ? `${MOUNTS.models}/${model.source.path}` : model.source.repo;
+}
+
+/**
+ * `vllm serve` with every setting explicit. The image's own entrypoint is replaced so the command line is the one
+ * shown here. `--allowed-origins` is always passed: vLLM allows every origin when it is absent. The API key comes
+ * from `VLLM_API_KEY` (read by vLLM when `--api-key` is not given), so it never appears in the pod spec or `ps`.
+ */
+export function vllmContainer(model: ResolvedVllmModel, ctx: StackContext): EngineContainer {
+  const v = model.vllm;
+  const args: string[] = [
+    modelArgument(model),
+    ...(model.source.kind === "huggingFace" ? ["--revision", model.source.revision] : []),
+    "--host", "0.0.0.0",
+    "--port", String(SERVICE_PORT),
+    "--served-model-name", model.servedModelName,
+    "--allowed-origins", JSON.stringify(ctx.allowedOrigins),
+    "--tensor-parallel-size", String(v.tensorParallelSize),
+    "--pipeline-parallel-size", String(v.pipelineParallelSize),
+    "--gpu-memory-utilization", String(v.gpuMemoryUtilization),
+    "--dtype", v.dtype,
+    ...(v.maxModelLen === undefined ? [] : ["--max-model-len", String(v.maxModelLen)]),
+    ...(v.quantization === undefined ? [] : ["--quantization", v.quantization]),
+    ...(v.enforceEager ? ["--enforce-eager"] : []),
+    ...(v.speculative === undefined
+      ? []
+      : [
+          "--speculative-config",
+          JSON.stringify({ model: v.speculative.repo, num_speculative_tokens: v.speculative.numSpeculativeTokens, revision: v.speculative.revision }),
+        ]),
+  ];
+  const offline = ctx.offline !== undefined;
+  const env: Record<string, string> = {
+    DO_NOT_TRACK: "1",
+    HF_HOME: `${MOUNTS.cache}/huggingface`,
+    HOME: MOUNTS.home,
+    VLLM_CACHE_ROOT: `${MOUNTS.cache}/vllm`,
+    VLLM_NO_USAGE_STATS: "1",
+    XDG_CACHE_HOME: `${MOUNTS.cache}/xdg`,
+    ...(offline ? { HF_HUB_OFFLINE: "1", TRANSFORMERS_OFFLINE: "1" } : {}),
+  };
+  const secretEnv: Record<string, string> = {
+    ...(ctx.apiKey === "none" ? {} : { VLLM_API_KEY: SECRET_KEYS.apiKey }),
+    ...(ctx.hfToken && !offline ? { HF_TOKEN: SECRET_KEYS.hfToken } : {}),
+  };
+  return {
+    command: ["vllm", "serve"],
+    args,
+    env,
+    secretEnv,
+    // With an API key, vLLM guards /v1/* (so /v1/models would answer 401 to the kubelet); /health stays open and
+    // only answers once the engine has loaded the model.
+    readinessPath: ctx.apiKey === "none" ? "/v1/models" : "/health",
+    livenessPath: "/health",
+    shmGiB: vllmShmGiB(model),
+    settings: {
+      engine: "vllm",
+      model: modelArgument(model),
+      ...(model.source.kind === "huggingFace" ? { revision: model.source.revision } : {}),
+      servedModelName: model.servedModelName,
+      tensorParallelSize: String(v.tensorParallelSize),
+      pipelineParallelSize: String(v.pipelineParallelSize),
+      gpuMemoryUtilization: String(v.gpuMemoryUtilization),
+      dtype: v.dtype,
+      ...(v.maxModelLen === undefined ? {} : { maxModelLen: String(v.maxModelLen) }),
+      ...(v.quantization === undefined ? {} : { quantization: v.quantization }),
+      enforceEager: String(v.enforceEager),
+      ...(v.speculative === undefined ? {} : { speculativeModel: `${v.speculative.repo}@${v.speculative.revision}` }),
+      allowedOrigins: JSON.stringify(ctx.allowedOrigins),
+      endpoint: model.endpoint,
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { K8sObject } from "./k8s-object.js";
+
+/** Kinds we emit, each registered as its typed @pulumi/kubernetes resource so previews and policies see its schema. */
+type ResourceClass = new (name: string, args: never, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
+
+const TYPED: Readonly<Record<string, ResourceClass>> = {
+  "v1/ConfigMap": k8s.core.v1.ConfigMap as unknown as ResourceClass,
+  "v1/Namespace": k8s.core.v1.Namespace as unknown as ResourceClass,
+  "v1/PersistentVolumeClaim": k8s.core.v1.PersistentVolumeClaim as unknown as ResourceClass,
+  "v1/Secret": k8s.core.v1.Secret as unknown as ResourceClass,
+  "v1/Service": k8s.core.v1.Service as unknown as ResourceClass,
+  "v1/ServiceAccount": k8s.core.v1.ServiceAccount as unknown as ResourceClass,
+  "apps/v1/Deployment": k8s.apps.v1.Deployment as unknown as ResourceClass,
+  "apps/v1/StatefulSet": k8s.apps.v1.StatefulSet as unknown as ResourceClass,
+  "batch/v1/CronJob": k8s.batch.v1.CronJob as unknown as ResourceClass,
+  "batch/v1/Job": k8s.batch.v1.Job as unknown as ResourceClass,
+  "networking.k8s.io/v1/NetworkPolicy": k8s.networking.v1.NetworkPolicy as unknown as ResourceClass,
+  "policy/v1/PodDisruptionBudget": k8s.policy.v1.PodDisruptionBudget as unknown as ResourceClass,
+};
+
+/** Short kind names for Pulumi resource names: `qwen3-8b-deployment`. */
+function kindSlug(kind: string): string {
+  return kind.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase();
+}
+
+export interface RegisterOptions {
+  /** Prefix of every Pulumi resource name, normally the component's name. */
+  readonly prefix: string;
+  /** The component the resources belong to. @default the stack itself */
+  readonly parent?: pulumi.Resource;
+  /** Resources every object waits for. @default none */
+  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+  /** Per-object timeouts, e.g. a Deployment's rollout up to its progress deadline. @default the provider's */
+  readonly customTimeouts?: (obj: K8sObject) => pulumi.CustomTimeouts | undefined;
+}
+
+/**
+ * Registers each object as its own Pulumi resource (not a ConfigGroup, whose children neither mocks nor policies
+ * see). Objects keep their explicit names, so a replacement must delete first: two objects cannot share a name.
+ * Returns the resources keyed by `Kind/name`.
+ */
+export function registerObjects(objects: readonly K8sObject[], options: RegisterOptions): Map<string, pulumi.CustomResource> {
+  const counts = new Map<string, number>();
+  for (const obj of objects) counts.set(obj.kind, (counts.get(obj.kind) ?? 0) + 1);
+  const out = new Map<string, pulumi.CustomResource>();
+  for (const obj of objects) {
+    const slug = kindSlug(obj.kind);
+    const name = (counts.get(obj.kind) ?? 0) > 1 ? `${options.prefix}-${slug}-${obj.metadata.name}` : `${options.prefix}-${slug}`;
+    const timeouts = options.customTimeouts?.(obj);
+    const opts: pulumi.CustomResourceOptions = {
+      ...(options.parent ? { parent: options.parent } : {}),
+      deleteBeforeReplace: true,
+      ...(options.dependsOn ? { dependsOn: options.dependsOn } : {}),
+      ...(timeouts ? { customTimeouts: timeouts } : {}),
+    };
+    const typed = TYPED[`${obj.apiVersion}/${obj.kind}`];
+    const resource = typed
+      ? new typed(name, obj as never, opts)
+      : new k8s.apiextensions.CustomResource(name, obj as unknown as k8s.apiextensions.CustomResourceArgs, opts);
+    out.set(`${obj.kind}/${obj.metadata.name}`, resource);
+  }
+  return out;
+}

@@ -1,0 +1,28 @@
+import * as kplus from "cdk8s-plus-28";
+
+/**
+ * One security posture for every engine and helper container: the restricted Pod Security Standard. The engine
+ * images default to root; they run fine as any uid once HOME, /tmp and the caches are writable mounts, which the
+ * builders always add.
+ */
+export const RUN_AS_USER = 1000;
+
+export const POD_SECURITY: kplus.PodSecurityContextProps = {
+  ensureNonRoot: true,
+  user: RUN_AS_USER,
+  group: RUN_AS_USER,
+  fsGroup: RUN_AS_USER,
+  // Model volumes hold hundreds of GB; chown them only when the root's group is wrong, not on every start.
+  fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
+};
+
+export const CONTAINER_SECURITY: kplus.ContainerSecurityContextProps = {
+  ensureNonRoot: true,
+  user: RUN_AS_USER,
+  group: RUN_AS_USER,
+  privileged: false,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: [kplus.Capability.ALL] },
+  seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+};

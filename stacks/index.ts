@@ -1,0 +1,14 @@
+/**
+ * The Pulumi program (`main` in Pulumi.yaml): the running stack's `Pulumi.<stack>.yaml` → components.
+ * `pulumi preview --stack production --policy-pack policies/pack` shows every object as its own resource.
+ */
+import { defineStack } from "./program.js";
+import { loadPulumiStackConfig, loadStackSecrets } from "./pulumi-config.js";
+
+const config = loadPulumiStackConfig();
+const stack = defineStack(config, loadStackSecrets(config));
+
+/** Model name → `{model}-{environment}.{namespace}.svc.cluster.local:8000`. */
+export const endpoints = stack.endpoints;
+export const environment = config.environment;
+export const namespace = config.namespace;

@@ -1,0 +1,36 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { LlamaCppModel } from "../components/engines/llamacpp-model.js";
+import type { ModelComponent } from "../components/engines/model-component.js";
+import { VllmModel } from "../components/engines/vllm-model.js";
+import { registerObjects } from "../components/shared/register.js";
+import { buildNamespaceObjects } from "../components/stack/stack-objects.js";
+import type { ResolvedModel, StackConfig } from "./config/types.js";
+import type { StackSecrets } from "./pulumi-config.js";
+
+export interface StackOutputs {
+  /** Model name → in-cluster endpoint, what the router and the registry use. */
+  readonly endpoints: Record<string, string>;
+  /** The model components, by model name. */
+  readonly models: ReadonlyMap<string, ModelComponent<ResolvedModel>>;
+}
+
+/**
+ * Composes the components for one stack: the namespace objects, then one component per model, each waiting for
+ * the namespace. Called by stacks/index.ts with the running stack's config, and by tests under mocks.
+ */
+export function defineStack(config: StackConfig, secrets: StackSecrets): StackOutputs {
+  const namespaceResources = [...registerObjects(buildNamespaceObjects(config), { prefix: config.namespace }).values()];
+  const dependsOn: pulumi.Resource[] = namespaceResources;
+  const models = new Map<string, ModelComponent<ResolvedModel>>();
+  for (const model of config.models) {
+    const common = {
+      stack: config,
+      dependsOn,
+      ...(secrets.apiKey ? { apiKey: secrets.apiKey } : {}),
+      ...(secrets.hfToken ? { hfToken: secrets.hfToken } : {}),
+    };
+    models.set(model.name, model.engine === "vllm" ? new VllmModel(model.name, { ...common, model }) : new LlamaCppModel(model.name, { ...common, model }));
+  }
+  const endpoints = Object.fromEntries(config.models.map((m) => [m.name, m.endpoint]));
+  return { endpoints, models };
+}
