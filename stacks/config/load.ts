@@ -118,6 +118,24 @@ function schemaProblems(error: z.ZodError, input: Record<string, unknown>): Conf
 }
 
 /**
+ * When the whole config does not parse, the rules whose sections did parse still run, so one pass reports a
+ * wildcard origin next to a misspelt key. Model rules need every model resolved and wait for a valid shape.
+ */
+function sectionRules(input: Record<string, unknown>): ConfigProblem[] {
+  const shape = stackConfigSchema.shape;
+  const environment = shape.environment.safeParse(input["environment"]);
+  const cors = shape.cors.safeParse(input["cors"]);
+  const images = shape.images.safeParse(input["images"]);
+  const out: ConfigProblem[] = [];
+  if (cors.success) out.push(...checkCors({ cors: cors.data } as RawStackConfig));
+  if (images.success && environment.success) {
+    const offline = shape.offline.safeParse(input["offline"]);
+    out.push(...checkImages({ environment: environment.data, images: images.data, ...(offline.success && offline.data ? { offline: offline.data } : {}) } as RawStackConfig).problems);
+  }
+  return out;
+}
+
+/**
  * Parses the `modelfleet:` keys of one stack (without the namespace prefix) into a StackConfig.
  * @throws ConfigError listing every problem, with `file` in each line.
  */
@@ -126,7 +144,7 @@ export function parseStackConfig(values: Record<string, unknown>, file: string, 
   const input = redactSecrets(values);
   const parsed = stackConfigSchema.safeParse(input, { reportInput: false });
   if (!parsed.success) {
-    throw new ConfigError(file, [...secretProblems, ...schemaProblems(parsed.error, input)]);
+    throw new ConfigError(file, [...secretProblems, ...schemaProblems(parsed.error, input), ...sectionRules(input)]);
   }
   const raw: RawStackConfig = parsed.data;
   const images = checkImages(raw);
