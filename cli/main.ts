@@ -21,7 +21,11 @@ export function buildProgram(): Command {
  */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
-  for (const command of program.commands) command.exitOverride();
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync([...argv]);
   } catch (error) {

@@ -1,0 +1,47 @@
+/**
+ * Stack config values for tests: a valid `modelfleet:` map per environment, to be changed one key at a time so each
+ * test shows exactly which input breaks which rule.
+ */
+import type { Environment } from "../../stacks/config/environments.js";
+
+export const DIGEST = `sha256:${"a".repeat(64)}`;
+export const SHA = "c1899de289a04d12100db370d81485cdf75e47ca";
+
+export function vllmModel(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: "qwen3",
+    engine: "vllm",
+    source: { huggingFace: "Qwen/Qwen3-0.6B", revision: SHA },
+    sizeBillions: 0.6,
+    gpus: 1,
+    replicas: 2,
+    ...overrides,
+  };
+}
+
+export function llamaModel(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: "gguf",
+    engine: "llamacpp",
+    source: { huggingFace: "Qwen/Qwen3-0.6B-GGUF", revision: SHA, file: "Qwen3-0.6B-Q8_0.gguf" },
+    sizeBillions: 0.6,
+    gpus: 1,
+    replicas: 2,
+    ...overrides,
+  };
+}
+
+export function stackValues(environment: Environment, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    environment,
+    namespace: `llm-${environment}`,
+    images: {
+      vllm: `vllm/vllm-openai:v0.11.0@${DIGEST}`,
+      llamacpp: `ghcr.io/ggml-org/llama.cpp:server-cuda@${DIGEST}`,
+      postgres: `postgres:16-alpine@${DIGEST}`,
+    },
+    cors: { allowedOrigins: ["https://chat.example.com"] },
+    models: [vllmModel(), llamaModel()],
+    ...overrides,
+  };
+}
