@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Installs (as root) or names the Debian packages the integration suites need, before any test runs.
+    globalSetup: ["test/setup/system-deps.ts"],
     // Integration suites start real servers (PostgreSQL, an OCI registry); give them room on a 2-core CI machine.
     testTimeout: 60_000,
     hookTimeout: 120_000,
