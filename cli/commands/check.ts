@@ -1,26 +1,12 @@
 import { Command, Option } from "commander";
 import { checkPaths, isBlocking, isPolicyInputError, type CheckReport, type CheckedViolation } from "../../policies/check.js";
 import { ENVIRONMENTS, isEnvironment } from "../../stacks/config/environments.js";
+import { processIo, type CliIo } from "../io.js";
 
 export { checkObjects } from "../../policies/check.js";
 
-/** Where `modelfleet check` writes and how it reports its result; the process by default, a capture in tests. */
-export interface CheckCliIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  /** 0 = no blocking violation, 1 = a mandatory violation, 2 = unreadable path or malformed input. Never process.exit. */
-  readonly setExitCode: (code: number) => void;
-}
-
-export function processIo(): CheckCliIo {
-  return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-    setExitCode: (code) => {
-      process.exitCode = code;
-    },
-  };
-}
+/** 0 = no blocking violation, 1 = a mandatory violation, 2 = unreadable path or malformed input. */
+export type CheckCliIo = CliIo;
 
 /** The `--json` document: stable field order, one entry per violation, sorted by file and line. */
 export interface CheckJsonOutput {

@@ -10,26 +10,15 @@ import { toRegistryError } from "../../registry/transaction.js";
 import type { RegistryEntry } from "../../registry/types.js";
 import { parseEnvironment, parseStaleAfterSeconds, parseStatus } from "../../registry/validate.js";
 import { ENVIRONMENTS } from "../../stacks/config/environments.js";
+import { processIo as baseIo, type CliIo } from "../io.js";
 
-/** Where the registry commands write and how they report failure; the process by default, a capture in tests. */
-export interface RegistryCliIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  /** Read for MODELFLEET_DB_URL. */
+/** The registry commands also read MODELFLEET_DB_URL from `env`. */
+export interface RegistryCliIo extends CliIo {
   readonly env: NodeJS.ProcessEnv;
-  /** Called with a non-zero code when a command fails; the commands never call process.exit. */
-  readonly setExitCode: (code: number) => void;
 }
 
 export function processIo(): RegistryCliIo {
-  return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-    env: process.env,
-    setExitCode: (code) => {
-      process.exitCode = code;
-    },
-  };
+  return { ...baseIo(), env: process.env };
 }
 
 const ENV_LIST = ENVIRONMENTS.join(" | ");

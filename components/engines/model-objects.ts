@@ -213,7 +213,8 @@ function serviceMonitor(chart: Chart, model: ResolvedModel, ctx: StackContext): 
  */
 function withGpuScheduling(obj: K8sObject, model: ResolvedModel, ctx: StackContext): K8sObject {
   if (model.gpus < 1) return obj;
-  const copy = structuredClone(obj) as K8sObject & { spec: { template: { spec: Record<string, unknown> & { containers: Array<{ name: string; resources: { limits: Record<string, string>; requests: Record<string, string> } }> } } } };
+  // The object is fresh from renderChart and owned here, so it is completed in place.
+  const copy = obj as K8sObject & { spec: { template: { spec: Record<string, unknown> & { containers: Array<{ name: string; resources: { limits: Record<string, string>; requests: Record<string, string> } }> } } } };
   const pod = copy.spec.template.spec;
   for (const container of pod.containers) {
     if (container.name !== ENGINE_CONTAINER_NAME) continue;

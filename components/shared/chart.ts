@@ -16,17 +16,12 @@ const CDK8S_LABEL_PREFIX = "cdk8s.io/";
 
 /** cdk8s-plus tags pod templates with its construct address; that would leak build internals into every pod. */
 function stripCdk8sMarks(obj: K8sObject): K8sObject {
-  const strip = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(strip);
-    if (node === null || typeof node !== "object") return node;
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(node)) {
-      if (key.startsWith(CDK8S_LABEL_PREFIX)) continue;
-      out[key] = strip(value);
-    }
-    return out;
-  };
-  return strip(obj) as K8sObject;
+  const template = (obj as { spec?: { template?: { metadata?: { labels?: Record<string, string> } } } }).spec?.template;
+  const labels = template?.metadata?.labels;
+  if (labels) {
+    for (const key of Object.keys(labels)) if (key.startsWith(CDK8S_LABEL_PREFIX)) delete labels[key];
+  }
+  return obj;
 }
 
 const LEADING_KEYS = ["apiVersion", "kind", "metadata"];
