@@ -1,15 +1,17 @@
 /**
  * Synth benchmark: the full `modelfleet synth` path (stack file parse, build, schema validation, policies, YAML
- * write) for 10, 50 and 200 models, against bare cdk8s-plus synthesizing the same Deployments and Services to YAML
- * in the same run. Run: npm run bench:synth
+ * write; per model also ConfigMap, NetworkPolicy, PDB, ServiceMonitor) for 10, 50 and 200 models, against bare
+ * cdk8s-plus synthesizing the same Deployments and Services to YAML in the same run. Run: npm run bench:synth
  * Aims: ours/bare ratio ≤ 2; time per model at 200 models ≤ 1.5 × time per model at 10.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { App, Chart, Duration, Size } from "cdk8s";
-import * as kplus from "cdk8s-plus-28";
+import { App, Chart } from "cdk8s";
 import { stringify } from "yaml";
+import { addEngineWorkload } from "../components/engines/model-objects.js";
+import { loadStackFile } from "../stacks/config/load.js";
+import type { StackConfig } from "../stacks/config/types.js";
 import { runSynth } from "../synth/run.js";
 
 const SIZES = [10, 50, 200] as const;
@@ -35,30 +37,14 @@ function stackFile(models: number): string {
   return stringify({ config });
 }
 
-/** What a hand-written cdk8s-plus chart does for the same models: Deployment + Service, synthesized to YAML. */
-async function bare(models: number, out: string): Promise<void> {
+/**
+ * The baseline: the same Deployments and Services (the same cdk8s-plus constructs), synthesized by cdk8s alone
+ * into one YAML file — no config parsing, no other objects, no schema validation, no policies.
+ */
+async function bare(models: number, out: string, config: StackConfig): Promise<void> {
   const app = new App({ outdir: out });
-  const chart = new Chart(app, "bench", { namespace: "bench", disableResourceNameHashes: true });
-  for (let i = 0; i < models; i++) {
-    const name = `m${String(i).padStart(4, "0")}-production`;
-    const deployment = new kplus.Deployment(chart, `d${i}`, {
-      metadata: { name },
-      replicas: 2,
-      containers: [
-        {
-          name: "engine",
-          image: `vllm/vllm-openai:v0.11.0@${DIGEST}`,
-          args: [`org/model-${i}`, "--revision", SHA, "--port", "8000"],
-          portNumber: 8000,
-          resources: { cpu: { request: kplus.Cpu.units(4), limit: kplus.Cpu.units(4) }, memory: { request: Size.gibibytes(20), limit: Size.gibibytes(20) } },
-          startup: kplus.Probe.fromHttpGet("/health", { port: 8000, periodSeconds: Duration.seconds(10), failureThreshold: 60 }),
-          readiness: kplus.Probe.fromHttpGet("/health", { port: 8000 }),
-          liveness: kplus.Probe.fromHttpGet("/health", { port: 8000 }),
-        },
-      ],
-    });
-    new kplus.Service(chart, `s${i}`, { metadata: { name }, selector: deployment, ports: [{ port: 8000 }] });
-  }
+  const chart = new Chart(app, "bench", { namespace: config.namespace, disableResourceNameHashes: true });
+  for (const model of config.models.slice(0, models)) addEngineWorkload(chart, model, config);
   await writeFile(join(out, "bare.yaml"), app.synthYaml());
 }
 
@@ -78,12 +64,14 @@ try {
   console.log("models  ours ms/model  bare ms/model  ratio");
   for (const models of SIZES) {
     const dir = join(work, String(models));
-    await writeFile(join(work, `Pulumi.bench${models}.yaml`), stackFile(models));
+    const file = join(work, `Pulumi.bench${models}.yaml`);
+    await writeFile(file, stackFile(models));
+    const config = loadStackFile(file);
     // Warm both paths once so module loading is not measured.
     await runSynth({ stack: `bench${models}`, cwd: work, outDir: dir });
-    await bare(models, dir);
+    await bare(models, dir, config);
     const ours = await median(() => runSynth({ stack: `bench${models}`, cwd: work, outDir: dir }).then(() => undefined));
-    const baseline = await median(() => bare(models, dir));
+    const baseline = await median(() => bare(models, dir, config));
     perModel.set(models, ours / models);
     console.log(`${String(models).padStart(6)}  ${(ours / models).toFixed(3).padStart(13)}  ${(baseline / models).toFixed(3).padStart(13)}  ${(ours / baseline).toFixed(2).padStart(5)}`);
   }

@@ -1,5 +1,6 @@
 import { ApiObject, Duration, Size, type Chart } from "cdk8s";
 import * as kplus from "cdk8s-plus-28";
+import { Construct } from "constructs";
 import { SERVICE_PORT } from "../../stacks/config/resolve.js";
 import type { ResolvedModel, StackContext } from "../../stacks/config/types.js";
 import { canonical, renderChart } from "../shared/chart.js";
@@ -33,13 +34,22 @@ export function buildModelObjects(model: ResolvedModel, ctx: StackContext): K8sO
   const engine = engineContainer(model, ctx);
   const objects = renderChart(ctx.namespace, (chart) => {
     settingsConfigMap(chart, model, ctx, engine);
-    engineDeployment(chart, model, ctx, engine);
-    engineService(chart, model, ctx);
+    addEngineWorkload(chart, model, ctx, engine);
     networkPolicy(chart, model, ctx);
     if (ctx.podDisruptionBudget && model.replicas > 1) disruptionBudget(chart, model, ctx);
     if (ctx.monitoring.serviceMonitor) serviceMonitor(chart, model, ctx);
   });
   return objects.map((obj) => canonical(obj.kind === "Deployment" ? withGpuScheduling(obj, model, ctx) : obj));
+}
+
+/**
+ * The model's Deployment and Service as cdk8s-plus constructs in `chart`, ids prefixed so several models can
+ * share a chart (the synth benchmark's bare-cdk8s baseline does).
+ */
+export function addEngineWorkload(chart: Chart, model: ResolvedModel, ctx: StackContext, engine = engineContainer(model, ctx)): void {
+  const scope = new Construct(chart, model.name);
+  engineDeployment(scope, model, ctx, engine);
+  engineService(scope, model, ctx);
 }
 
 function settingsConfigMap(chart: Chart, model: ResolvedModel, ctx: StackContext, engine: EngineContainer): void {
@@ -49,7 +59,7 @@ function settingsConfigMap(chart: Chart, model: ResolvedModel, ctx: StackContext
   });
 }
 
-function engineDeployment(chart: Chart, model: ResolvedModel, ctx: StackContext, engine: EngineContainer): kplus.Deployment {
+function engineDeployment(chart: Construct, model: ResolvedModel, ctx: StackContext, engine: EngineContainer): kplus.Deployment {
   const labels = modelLabels(model, ctx);
   const selector = modelSelector(model);
   const credentials = kplus.Secret.fromSecretName(chart, "credentials", credentialsSecretName(model.serviceName));
@@ -137,7 +147,7 @@ function imageFor(model: ResolvedModel, ctx: StackContext): string {
   return ctx.images[model.engine].reference;
 }
 
-function engineService(chart: Chart, model: ResolvedModel, ctx: StackContext): void {
+function engineService(chart: Construct, model: ResolvedModel, ctx: StackContext): void {
   new kplus.Service(chart, "service", {
     metadata: { name: model.serviceName, labels: modelLabels(model, ctx) },
     type: kplus.ServiceType.CLUSTER_IP,
