@@ -53,7 +53,7 @@ export function validateObjects(objects: readonly K8sObject[]): SchemaProblem[] 
       continue;
     }
     try {
-      new Model(structuredClone(obj) as never).validate();
+      new Model(obj as never).validate();
     } catch (error) {
       const errors = (error as { errors?: AjvError[] }).errors;
       if (!errors) throw error;

@@ -13,11 +13,9 @@ export async function writeFolder(dir: string, files: readonly Pick<SynthFile, "
   const previous = `${dir}.old-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
   try {
-    for (const file of files) {
-      const target = join(staging, file.path);
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, file.content);
-    }
+    const folders = new Set(files.map((f) => dirname(join(staging, f.path))));
+    await Promise.all([...folders].map((folder) => mkdir(folder, { recursive: true })));
+    await Promise.all(files.map((f) => writeFile(join(staging, f.path), f.content)));
     await rm(previous, { recursive: true, force: true });
     try {
       await rename(dir, previous);
