@@ -40,7 +40,7 @@ export function registerModel<M extends ResolvedModel>(
   component: pulumi.ComponentResource,
   name: string,
   args: ModelArgs<M>,
-): { deployment: pulumi.CustomResource; objects: K8sObject[] } {
+): { deployment: pulumi.CustomResource; resources: Map<string, pulumi.CustomResource>; objects: K8sObject[] } {
   const { model, stack } = args;
   if (stack.apiKey !== "none" && args.apiKey === undefined) {
     throw new Error(`model ${model.name}: the ${stack.environment} stack requires an API key, but none was passed to the component`);
@@ -49,7 +49,7 @@ export function registerModel<M extends ResolvedModel>(
   const secretData: Record<string, pulumi.Input<string>> = {};
   if (stack.apiKey !== "none" && args.apiKey !== undefined) secretData[SECRET_KEYS.apiKey] = pulumi.secret(args.apiKey);
   if (args.hfToken !== undefined) secretData[SECRET_KEYS.hfToken] = pulumi.secret(args.hfToken);
-  const secrets: pulumi.Resource[] = [];
+  const secrets: pulumi.CustomResource[] = [];
   if (Object.keys(secretData).length > 0) {
     secrets.push(
       new k8s.core.v1.Secret(
@@ -76,7 +76,9 @@ export function registerModel<M extends ResolvedModel>(
   });
   const deployment = registered.get(`Deployment/${model.serviceName}`);
   if (!deployment) throw new Error(`model ${model.name}: no Deployment was built`);
-  return { deployment, objects };
+  const resources = new Map(registered);
+  for (const secret of secrets) resources.set(`Secret/${credentialsSecretName(model.serviceName)}`, secret);
+  return { deployment, resources, objects };
 }
 
 /** The component both engines are: one model's objects, its endpoint, and its Deployment to wait on. */
@@ -85,10 +87,14 @@ export abstract class ModelComponent<M extends ResolvedModel> extends pulumi.Com
   readonly endpoint: pulumi.Output<string>;
   /** The engine's Deployment; the registry's registration waits for it to be ready. */
   readonly deployment: pulumi.CustomResource;
+  /** Every Kubernetes resource of the model (Secret included), keyed by `Kind/name`. */
+  readonly resources: ReadonlyMap<string, pulumi.CustomResource>;
 
   protected constructor(type: string, name: string, args: ModelArgs<M>, opts?: pulumi.ComponentResourceOptions) {
     super(type, name, {}, opts);
-    this.deployment = registerModel(this, name, args).deployment;
+    const registered = registerModel(this, name, args);
+    this.deployment = registered.deployment;
+    this.resources = registered.resources;
     this.endpoint = pulumi.output(args.model.endpoint);
     this.registerOutputs({ endpoint: this.endpoint });
   }

@@ -1,0 +1,86 @@
+/**
+ * Runs the real Pulumi program for one stack under Pulumi's official mocks (`pulumi.runtime.setMocks`): the stack
+ * file's `modelfleet:` keys become the runtime config, exactly as the language host passes them, and every
+ * resource registration is captured.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { readStackValues } from "../../stacks/config/load.js";
+import { defineStack, type StackOutputs } from "../../stacks/program.js";
+import { loadPulumiStackConfig, loadStackSecrets } from "../../stacks/pulumi-config.js";
+import type { StackConfig } from "../../stacks/config/types.js";
+
+export const ROOT = join(import.meta.dirname, "..", "..");
+/** What the mocked RandomPassword returns, so tests can find it where it must (and must not) appear. */
+export const GENERATED_PASSWORD = "generated-by-random-Zq8v2Lm4Xw7N";
+/** Pulumi's marker for a secret value in serialized inputs. */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+export interface RegisteredResource {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, any>;
+}
+
+export interface ProgramRun {
+  readonly config: StackConfig;
+  readonly outputs: StackOutputs;
+  readonly resources: readonly RegisteredResource[];
+  /** URN of every resource a model component registered, by Pulumi resource name. */
+  readonly modelUrns: ReadonlyMap<string, string>;
+}
+
+/** The stack file's `modelfleet:` keys as Pulumi's config map: `project:key` → string (JSON for structured values). */
+export function configMap(stack: string, extra: Record<string, unknown> = {}): Record<string, string> {
+  const values = { ...readStackValues(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8"), `Pulumi.${stack}.yaml`), ...extra };
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [`modelfleet:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+export interface RunOptions {
+  /** Extra or replaced `modelfleet:` keys, as decrypted values. */
+  readonly extra?: Record<string, unknown>;
+  /** Keys (without the namespace) the language host would mark secret. */
+  readonly secretKeys?: readonly string[];
+}
+
+export async function installMocks(stack: string, options: RunOptions = {}): Promise<RegisteredResource[]> {
+  const resources: RegisteredResource[] = [];
+  pulumi.runtime.setAllConfig(configMap(stack, options.extra), (options.secretKeys ?? []).map((k) => `modelfleet:${k}`));
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        const state = args.type === "random:index/randomPassword:RandomPassword" ? { ...args.inputs, result: GENERATED_PASSWORD } : args.inputs;
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+        return { id: `${args.name}-id`, state };
+      },
+      call: (args) => args.inputs,
+    },
+    "modelfleet",
+    stack,
+    false,
+  );
+  return resources;
+}
+
+export function resolve<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((done) => output.apply(done));
+}
+
+/** Runs the program body (what stacks/index.ts does) and waits for every registration to reach the mocks. */
+export async function runProgram(stack: string, options: RunOptions = {}): Promise<ProgramRun> {
+  const captured = await installMocks(stack, options);
+  const config = loadPulumiStackConfig();
+  const outputs = defineStack(config, loadStackSecrets(config));
+  // URNs carry the parent chain (`...::modelfleet:inference:VllmModel$kubernetes:apps/v1:Deployment::name`).
+  const modelUrns = new Map<string, string>();
+  for (const component of outputs.models.values()) {
+    for (const resource of component.resources.values()) {
+      const urn = await resolve(resource.urn);
+      modelUrns.set(urn.slice(urn.lastIndexOf("::") + 2), urn);
+    }
+  }
+  // Waits for every outstanding registration to reach the mocks.
+  await pulumi.runtime.disconnect();
+  return { config, outputs, resources: captured, modelUrns };
+}

@@ -1,0 +1,115 @@
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { findSecretLikeValues } from "../helpers/secret-scan.js";
+import { GENERATED_PASSWORD, installMocks, ROOT, runProgram, SECRET_SIG, type ProgramRun } from "../helpers/pulumi-program.js";
+import { loadPulumiStackConfig } from "../../stacks/pulumi-config.js";
+
+const K8S = "kubernetes:";
+const count = (run: ProgramRun, type: string) => run.resources.filter((r) => r.type === type).length;
+const HF_TOKEN = "hf_modelfleetTestToken0123456789abcd";
+
+describe.each([
+  // stack, models (vllm, llamacpp), PDBs, ServiceMonitors, default-deny, Secrets
+  ["development", 1, 1, 0, 0, 0, 0],
+  ["staging", 2, 1, 0, 3, 1, 3],
+  ["production", 2, 0, 2, 2, 1, 2],
+] as const)("the program under mocks: %s", (stack, vllm, llamacpp, pdbs, monitors, defaultDeny, secrets) => {
+  let run: ProgramRun;
+  const models = vllm + llamacpp;
+
+  it("registers the components and every object as its own typed resource", async () => {
+    run = await runProgram(stack);
+    expect(count(run, "modelfleet:inference:VllmModel")).toBe(vllm);
+    expect(count(run, "modelfleet:inference:LlamaCppModel")).toBe(llamacpp);
+    expect(count(run, `${K8S}apps/v1:Deployment`)).toBe(models);
+    expect(count(run, `${K8S}core/v1:Service`)).toBe(models);
+    expect(count(run, `${K8S}core/v1:ConfigMap`)).toBe(models);
+    expect(count(run, `${K8S}networking.k8s.io/v1:NetworkPolicy`)).toBe(models + defaultDeny);
+    expect(count(run, `${K8S}policy/v1:PodDisruptionBudget`)).toBe(pdbs);
+    expect(count(run, `${K8S}monitoring.coreos.com/v1:ServiceMonitor`)).toBe(monitors);
+    expect(count(run, `${K8S}core/v1:Secret`)).toBe(secrets);
+    expect(count(run, `${K8S}core/v1:Namespace`)).toBe(1);
+  });
+
+  it("parents every model object on its component", () => {
+    for (const model of run.config.models) {
+      const type = model.engine === "vllm" ? "modelfleet:inference:VllmModel" : "modelfleet:inference:LlamaCppModel";
+      const own = [...run.modelUrns].filter(([name]) => name.startsWith(`${model.name}-`));
+      expect(own.length).toBeGreaterThanOrEqual(4);
+      for (const [, urn] of own) expect(urn).toContain(`::${type}$kubernetes:`);
+    }
+  });
+
+  it("exports endpoints {model}-{environment}.{namespace}.svc.cluster.local:8000", () => {
+    expect(Object.keys(run.outputs.endpoints).sort()).toEqual(run.config.models.map((m) => m.name).sort());
+    for (const model of run.config.models) {
+      expect(run.outputs.endpoints[model.name]).toBe(`${model.name}-${stack}.${run.config.namespace}.svc.cluster.local:8000`);
+    }
+  });
+
+  it("Secret values come only from Pulumi secrets; no literal secret in any other input", () => {
+    for (const secret of run.resources.filter((r) => r.type === `${K8S}core/v1:Secret`)) {
+      // A Pulumi secret reaches the provider wrapped in the secret signature.
+      expect(secret.inputs["stringData"][SECRET_SIG]).toBeDefined();
+      expect(secret.inputs["stringData"].value["api-key"]).toBe(GENERATED_PASSWORD);
+    }
+    const others = run.resources.filter((r) => r.type !== `${K8S}core/v1:Secret` && !r.type.startsWith("random:"));
+    expect(JSON.stringify(others)).not.toContain(GENERATED_PASSWORD);
+    expect(findSecretLikeValues(others.map((r) => r.inputs))).toEqual([]);
+  });
+});
+
+describe("secrets from config", () => {
+  it("the scan used above does find literal secrets", () => {
+    expect(findSecretLikeValues([{ env: [{ name: "POSTGRES_PASSWORD", value: "lstm_password" }], args: [`--token=${HF_TOKEN}`] }])).toEqual([
+      "$[0].env[0]: POSTGRES_PASSWORD has a literal value",
+      "$[0].args[0]: a Hugging Face token (hf_…)",
+    ]);
+  });
+
+  it("hfToken and apiKey given as Pulumi secrets land only in the Secrets, wrapped as secrets", async () => {
+    const run = await runProgram("staging", { extra: { hfToken: HF_TOKEN, apiKey: "config-api-key-0123456789" }, secretKeys: ["hfToken", "apiKey"] });
+    const secrets = run.resources.filter((r) => r.type === `${K8S}core/v1:Secret`);
+    expect(secrets).toHaveLength(3);
+    for (const s of secrets) expect(s.inputs["stringData"]).toEqual({ [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270", value: { "api-key": "config-api-key-0123456789", "hf-token": HF_TOKEN } });
+    expect(run.resources.some((r) => r.type.startsWith("random:"))).toBe(false);
+    const others = JSON.stringify(run.resources.filter((r) => r.type !== `${K8S}core/v1:Secret`));
+    expect(others).not.toContain(HF_TOKEN);
+    expect(others).not.toContain("config-api-key");
+  });
+
+  it("a plaintext secret in the config stops the program with a RunError that never shows it", async () => {
+    await installMocks("staging", { extra: { apiKey: "plaintext-leak-987" } });
+    let error: unknown;
+    try {
+      loadPulumiStackConfig();
+    } catch (e) {
+      error = e;
+    }
+    expect(pulumi.RunError.isInstance(error)).toBe(true);
+    const message = (error as Error).message;
+    expect(message).toContain("Pulumi.staging.yaml: apiKey: must be a Pulumi secret, not plaintext");
+    expect(message).not.toContain("plaintext-leak-987");
+    await pulumi.runtime.disconnect();
+  });
+
+  it("a wildcard origin stops the program naming file, key and value", async () => {
+    await installMocks("production", { extra: { cors: { allowedOrigins: ["*"] } } });
+    expect(() => loadPulumiStackConfig()).toThrow(/Pulumi\.production\.yaml: cors\.allowedOrigins\[0\]: wildcard origin.*\(received "\*"\)/);
+    await pulumi.runtime.disconnect();
+  });
+});
+
+describe("the entry point", () => {
+  it("stacks/index.ts runs the program for the configured stack and exports endpoints", async () => {
+    await installMocks("development");
+    const entry = await import("../../stacks/index.js");
+    expect(entry.environment).toBe("development");
+    expect(entry.endpoints).toEqual({
+      "qwen3-small": "qwen3-small-development.modelfleet-dev.svc.cluster.local:8000",
+      "qwen25-gguf": "qwen25-gguf-development.modelfleet-dev.svc.cluster.local:8000",
+    });
+    expect(ROOT).toBeTruthy();
+    await pulumi.runtime.disconnect();
+  });
+});
