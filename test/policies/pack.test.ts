@@ -1,10 +1,9 @@
 import { createRequire } from "node:module";
-import { join } from "node:path";
 import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildPolicies, packEnvironment, WAIVERS_POLICY } from "../../policies/pack/policies.js";
 import { toK8sObject, UNKNOWN_SENTINELS } from "../../policies/pack/to-k8s-object.js";
+import { Empty, MANDATORY, servePack, type ServedPack } from "../helpers/analyzer.js";
 
 const require = createRequire(import.meta.url);
 const DIGEST = `sha256:${"c".repeat(64)}`;
@@ -136,48 +135,30 @@ describe("CrossGuard policies (in-process)", () => {
  * test then calls GetAnalyzerInfo and Analyze over gRPC (what the engine does before and during a preview).
  */
 describe("CrossGuard pack (served over gRPC)", () => {
-  const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
-  const rpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb.js") as { AnalyzerClient: new (address: string, credentials: unknown) => Record<string, Function> };
-  const pb = require("@pulumi/pulumi/proto/analyzer_pb.js") as Record<string, new () => Record<string, Function>>;
-  const { Struct } = require("google-protobuf/google/protobuf/struct_pb.js") as { Struct: { fromJavaScript(value: unknown): unknown } };
-  const { Empty } = require("google-protobuf/google/protobuf/empty_pb.js") as { Empty: new () => unknown };
-  let pack: ResultPromise;
-  let client: Record<string, Function>;
+  let pack: ServedPack;
 
   beforeAll(async () => {
-    const packDir = join(import.meta.dirname, "../../policies/pack");
-    const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack/index.js");
-    pack = execa("node", [runner, "127.0.0.1:1", "."], { cwd: packDir, env: { PULUMI_CONFIG: '{"modelfleet:environment":"production"}' }, reject: false });
-    const port = await new Promise<string>((resolve, reject) => {
-      pack.stdout!.on("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
-      void pack.then((r) => reject(new Error(`pack exited ${r.exitCode}: ${r.stderr}`)));
-    });
-    client = new rpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    pack = await servePack({ PULUMI_CONFIG: '{"modelfleet:environment":"production"}' });
   }, 60_000);
-  afterAll(() => {
-    pack?.kill();
-  });
-
-  const call = <T>(method: string, request: unknown): Promise<T> =>
-    new Promise((resolve, reject) => client[method]!(request, (error: Error | null, response: T) => (error ? reject(error) : resolve(response))));
+  afterAll(() => pack?.stop());
 
   it("GetAnalyzerInfo lists the policies", async () => {
-    const info = await call<{ getName(): string; getPoliciesList(): { getName(): string }[] }>("getAnalyzerInfo", new Empty());
+    const info = await pack.call<{ getName(): string; getPoliciesList(): { getName(): string }[] }>("getAnalyzerInfo", new Empty());
     expect(info.getName()).toBe("modelfleet");
     expect(info.getPoliciesList().map((p) => p.getName())).toContain("no-hardcoded-secrets");
   });
 
   it("Analyze returns mandatory diagnostics for a hardcoded password", async () => {
-    const request = new pb["AnalyzeRequest"]!();
-    request["setType"]!("kubernetes:apps/v1:Deployment");
-    request["setUrn"]!("urn:pulumi:production::modelfleet::kubernetes:apps/v1:Deployment::qwen");
-    request["setName"]!("qwen");
-    request["setProperties"]!(Struct.fromJavaScript(deploymentProps([{ name: "POSTGRES_PASSWORD", value: "lstm_password" }])));
-    request["setOptions"]!(new pb["AnalyzerResourceOptions"]!());
-    const response = await call<{ getDiagnosticsList(): { getPolicyname(): string; getEnforcementlevel(): number; getMessage(): string }[] }>("analyze", request);
-    const secrets = response.getDiagnosticsList().filter((d) => d.getPolicyname() === "no-hardcoded-secrets");
+    const diagnostics = await pack.analyze({
+      type: "kubernetes:apps/v1:Deployment",
+      urn: "urn:pulumi:production::modelfleet::kubernetes:apps/v1:Deployment::qwen",
+      name: "qwen",
+      properties: deploymentProps([{ name: "POSTGRES_PASSWORD", value: "lstm_password" }]),
+    });
+    const secrets = diagnostics.filter((d) => d.policy === "no-hardcoded-secrets");
     expect(secrets).toHaveLength(1);
-    expect(secrets[0]!.getMessage()).toContain("<redacted, 13 chars>");
-    expect(secrets[0]!.getMessage()).not.toContain("lstm_password");
+    expect(secrets[0]!.enforcement).toBe(MANDATORY);
+    expect(secrets[0]!.message).toContain("<redacted, 13 chars>");
+    expect(secrets[0]!.message).not.toContain("lstm_password");
   });
 });
