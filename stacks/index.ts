@@ -1,6 +1,6 @@
 /**
  * The Pulumi program (`main` in Pulumi.yaml): the running stack's `Pulumi.<stack>.yaml` → components.
- * `pulumi preview --stack production --policy-pack policies/pack` shows every object as its own resource.
+ * `pulumi preview --stack production --policy-pack policies` shows every object as its own resource.
  */
 import { defineStack } from "./program.js";
 import { loadPulumiStackConfig, loadStackSecrets } from "./pulumi-config.js";

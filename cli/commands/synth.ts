@@ -72,6 +72,6 @@ export function startCommand(io: CliIo = processIo()): Command {
       const summary = await synthOrReport({ stack: START_STACK, out: options.out }, io);
       if (!summary) return;
       io.stdout(formatSummary(summary));
-      io.stdout(`\nNext: \`pulumi preview --stack ${START_STACK} --policy-pack policies/pack\` with a cluster, or apply dist/${START_STACK}/ with GitOps (see README).\n`);
+      io.stdout(`\nNext: \`pulumi preview --stack ${START_STACK} --policy-pack policies\` with a cluster, or apply dist/${START_STACK}/ with GitOps (see README).\n`);
     });
 }

@@ -1,5 +1,5 @@
 /**
- * The modelfleet CrossGuard pack: `pulumi preview --policy-pack policies/pack`. Constructing PolicyPack starts the
+ * The modelfleet CrossGuard pack: `pulumi preview --policy-pack policies`. Constructing PolicyPack starts the
  * analyzer gRPC server, so this module is the entry point only; the policies live in policies.ts (importable from
  * tests without serving). Loaded by main.cjs; see docs/policies.md.
  */

@@ -1,5 +1,5 @@
 /**
- * The CrossGuard pack served the way the Pulumi CLI serves it: `run-policy-pack <engine> .` in policies/pack prints
+ * The CrossGuard pack served the way the Pulumi CLI serves it: `run-policy-pack <engine> .` in policies/ prints
  * its analyzer port, and the engine talks to it over gRPC (GetAnalyzerInfo, Analyze per resource, AnalyzeStack).
  */
 import { createRequire } from "node:module";
@@ -13,7 +13,7 @@ export const pb = require("@pulumi/pulumi/proto/analyzer_pb.js") as Record<strin
 const { Struct } = require("google-protobuf/google/protobuf/struct_pb.js") as { Struct: { fromJavaScript(value: unknown): unknown } };
 export const { Empty } = require("google-protobuf/google/protobuf/empty_pb.js") as { Empty: new () => unknown };
 
-export const PACK_DIR = join(import.meta.dirname, "../../policies/pack");
+export const PACK_DIR = join(import.meta.dirname, "../../policies");
 export const MANDATORY = pb["EnforcementLevel"].MANDATORY as number;
 
 export interface Diagnostic {

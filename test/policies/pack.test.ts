@@ -131,7 +131,7 @@ describe("CrossGuard policies (in-process)", () => {
 });
 
 /**
- * The pack as the Pulumi CLI runs it: `run-policy-pack <engine> .` in policies/pack prints the analyzer's port; this
+ * The pack as the Pulumi CLI runs it: `run-policy-pack <engine> .` in policies/ prints the analyzer's port; this
  * test then calls GetAnalyzerInfo and Analyze over gRPC (what the engine does before and during a preview).
  */
 describe("CrossGuard pack (served over gRPC)", () => {
