@@ -38,6 +38,22 @@ interface Target {
   deployment_status: "ready" | "degraded";
 }
 
+/**
+ * The entries a health check probes ($1: environment, or null for all). Shared with the in-cluster CronJob's
+ * script (components/registry/health-script.ts), so both check the same rows.
+ */
+export const HEALTH_TARGETS_SQL = `SELECT id::text AS id, model_name, deployment_environment, deployment_endpoint, deployment_status
+FROM model_registry_entries
+WHERE deployment_status IN ('ready', 'degraded') AND ($1::text IS NULL OR deployment_environment = $1)
+ORDER BY deployment_environment COLLATE "C", model_name COLLATE "C"`;
+
+/**
+ * Records one probe ($1 id, $2 'ready' | 'degraded', $3 the endpoint probed). An entry disabled or re-pointed while
+ * it was probed is left as it is. Shared with the CronJob's script.
+ */
+export const RECORD_HEALTH_SQL = `UPDATE model_registry_entries SET deployment_status = $2, last_health_check_at = now()
+WHERE id = $1::bigint AND deployment_status IN ('ready', 'degraded') AND deployment_endpoint = $3`;
+
 /** `http://<endpoint>/health`, the URL both engines serve their liveness on. */
 export function healthUrl(endpoint: string): string {
   return `http://${endpoint}/health`;
@@ -78,13 +94,7 @@ export async function checkHealth(client: ClientBase, options: HealthCheckOption
   const fetchImpl = options.fetchImpl ?? globalThis.fetch;
   let targets: Target[];
   try {
-    ({ rows: targets } = await client.query<Target>(
-      `SELECT id::text AS id, model_name, deployment_environment, deployment_endpoint, deployment_status
-       FROM model_registry_entries
-       WHERE deployment_status IN ('ready', 'degraded') AND ($1::text IS NULL OR deployment_environment = $1)
-       ORDER BY deployment_environment COLLATE "C", model_name COLLATE "C"`,
-      [environment],
-    ));
+    ({ rows: targets } = await client.query<Target>(HEALTH_TARGETS_SQL, [environment]));
   } catch (error) {
     throw toRegistryError(error);
   }
@@ -100,11 +110,7 @@ export async function checkHealth(client: ClientBase, options: HealthCheckOption
       const outcome = await probe(fetchImpl, target.deployment_endpoint, timeoutMs);
       const status: DeploymentStatus = outcome.ok ? "ready" : "degraded";
       const { rowCount } = await client
-        .query(
-          `UPDATE model_registry_entries SET deployment_status = $2, last_health_check_at = now()
-           WHERE id = $1 AND deployment_status IN ('ready', 'degraded') AND deployment_endpoint = $3`,
-          [target.id, status, target.deployment_endpoint],
-        )
+        .query(RECORD_HEALTH_SQL, [target.id, status, target.deployment_endpoint])
         .catch((error: unknown) => {
           throw toRegistryError(error);
         });

@@ -54,4 +54,4 @@ export {
   type ListOptions,
   type RegisterArgs,
 } from "./entries.js";
-export { checkHealth, healthUrl, type HealthCheckOptions, type HealthResult } from "./health.js";
+export { checkHealth, healthUrl, HEALTH_TARGETS_SQL, RECORD_HEALTH_SQL, type HealthCheckOptions, type HealthResult } from "./health.js";

@@ -2,6 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { LlamaCppModel } from "../components/engines/llamacpp-model.js";
 import type { ModelComponent } from "../components/engines/model-component.js";
 import { VllmModel } from "../components/engines/vllm-model.js";
+import { RegistryDatabase } from "../components/registry/registry-database.js";
 import { registerObjects } from "../components/shared/register.js";
 import { buildNamespaceObjects } from "../components/stack/stack-objects.js";
 import type { ResolvedModel, StackConfig } from "./config/types.js";
@@ -12,11 +13,13 @@ export interface StackOutputs {
   readonly endpoints: Record<string, string>;
   /** The model components, by model name. */
   readonly models: ReadonlyMap<string, ModelComponent<ResolvedModel>>;
+  /** The registry database the router reads, kept in step with the models by the deploy. */
+  readonly registry: RegistryDatabase;
 }
 
 /**
- * Composes the components for one stack: the namespace objects, then one component per model, each waiting for
- * the namespace. Called by stacks/index.ts with the running stack's config, and by tests under mocks.
+ * Composes the components for one stack: the namespace objects, one component per model (each waiting for the
+ * namespace), and the registry database, whose registration waits for every model's Deployment. Called by stacks/index.ts with the running stack's config, and by tests under mocks.
  */
 export function defineStack(config: StackConfig, secrets: StackSecrets): StackOutputs {
   const namespaceResources = [...registerObjects(buildNamespaceObjects(config), { prefix: config.namespace }).values()];
@@ -31,6 +34,13 @@ export function defineStack(config: StackConfig, secrets: StackSecrets): StackOu
     };
     models.set(model.name, model.engine === "vllm" ? new VllmModel(model.name, { ...common, model }) : new LlamaCppModel(model.name, { ...common, model }));
   }
+  const registry = new RegistryDatabase("registry", {
+    stack: config,
+    models: config.models,
+    deployments: [...models.values()].map((m) => m.deployment),
+    dependsOn,
+    ...(secrets.registryUrl ? { externalUrl: secrets.registryUrl } : {}),
+  });
   const endpoints = Object.fromEntries(config.models.map((m) => [m.name, m.endpoint]));
-  return { endpoints, models };
+  return { endpoints, models, registry };
 }

@@ -1,3 +1,4 @@
+import { buildRegistryObjects } from "../components/registry/objects.js";
 import type { StackConfig } from "../stacks/config/types.js";
 import type { ObjectGroup } from "./synthesize.js";
 
@@ -5,6 +6,6 @@ import type { ObjectGroup } from "./synthesize.js";
  * Files beyond the namespace and the models: the registry database, monitoring and GitOps objects, each built by
  * its component's pure builder from the same config.
  */
-export function extraGroups(_config: StackConfig, _stackOutDir: string): ObjectGroup[] {
-  return [];
+export function extraGroups(config: StackConfig, _stackOutDir: string): ObjectGroup[] {
+  return [{ path: "registry.yaml", objects: buildRegistryObjects(config, config.models) }];
 }

@@ -26,3 +26,21 @@ export const CONTAINER_SECURITY: kplus.ContainerSecurityContextProps = {
   capabilities: { drop: [kplus.Capability.ALL] },
   seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
 };
+
+/** The same posture as plain JSON, for objects built with cdk8s `ApiObject` (Jobs, StatefulSet). */
+export function podSecurityJson(uid: number): Record<string, unknown> {
+  return { fsGroup: uid, fsGroupChangePolicy: "OnRootMismatch", runAsGroup: uid, runAsNonRoot: true, runAsUser: uid, seccompProfile: { type: "RuntimeDefault" } };
+}
+
+export function containerSecurityJson(uid: number): Record<string, unknown> {
+  return {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    runAsGroup: uid,
+    runAsNonRoot: true,
+    runAsUser: uid,
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+}

@@ -5,7 +5,9 @@ import { GENERATED_PASSWORD, installMocks, ROOT, runProgram, SECRET_SIG, type Pr
 import { loadPulumiStackConfig } from "../../stacks/pulumi-config.js";
 
 const K8S = "kubernetes:";
-const count = (run: ProgramRun, type: string) => run.resources.filter((r) => r.type === type).length;
+const isRegistry = (name: string) => name.startsWith("registry-") || name === "registry";
+/** Resources of `type` outside the registry component (whose objects are counted on their own below). */
+const count = (run: ProgramRun, type: string) => run.resources.filter((r) => r.type === type && !isRegistry(r.name)).length;
 const HF_TOKEN = "hf_modelfleetTestToken0123456789abcd";
 
 describe.each([
@@ -31,6 +33,19 @@ describe.each([
     expect(count(run, `${K8S}core/v1:Namespace`)).toBe(1);
   });
 
+  it("adds the registry database: in-cluster server, migration and registration Jobs, health CronJob", () => {
+    const registry = run.resources.filter((r) => isRegistry(r.name));
+    expect(registry.map((r) => r.type.split(":").pop()).sort()).toEqual(
+      ["RegistryDatabase", "RandomPassword", "Secret", "StatefulSet", "Service", "Service", "NetworkPolicy", "ConfigMap", "Job", "ConfigMap", "Job", "CronJob"].sort(),
+    );
+    const secret = registry.find((r) => r.type === `${K8S}core/v1:Secret`)!;
+    expect(secret.inputs["stringData"][SECRET_SIG]).toBeDefined();
+    expect(secret.inputs["stringData"].value).toEqual({
+      password: GENERATED_PASSWORD,
+      url: `postgres://modelfleet:${GENERATED_PASSWORD}@modelfleet-registry.${run.config.namespace}.svc.cluster.local:5432/modelfleet`,
+    });
+  });
+
   it("parents every model object on its component", () => {
     for (const model of run.config.models) {
       const type = model.engine === "vllm" ? "modelfleet:inference:VllmModel" : "modelfleet:inference:LlamaCppModel";
@@ -51,7 +66,7 @@ describe.each([
     for (const secret of run.resources.filter((r) => r.type === `${K8S}core/v1:Secret`)) {
       // A Pulumi secret reaches the provider wrapped in the secret signature.
       expect(secret.inputs["stringData"][SECRET_SIG]).toBeDefined();
-      expect(secret.inputs["stringData"].value["api-key"]).toBe(GENERATED_PASSWORD);
+      if (!isRegistry(secret.name)) expect(secret.inputs["stringData"].value["api-key"]).toBe(GENERATED_PASSWORD);
     }
     const others = run.resources.filter((r) => r.type !== `${K8S}core/v1:Secret` && !r.type.startsWith("random:"));
     expect(JSON.stringify(others)).not.toContain(GENERATED_PASSWORD);
@@ -69,13 +84,23 @@ describe("secrets from config", () => {
 
   it("hfToken and apiKey given as Pulumi secrets land only in the Secrets, wrapped as secrets", async () => {
     const run = await runProgram("staging", { extra: { hfToken: HF_TOKEN, apiKey: "config-api-key-0123456789" }, secretKeys: ["hfToken", "apiKey"] });
-    const secrets = run.resources.filter((r) => r.type === `${K8S}core/v1:Secret`);
+    const secrets = run.resources.filter((r) => r.type === `${K8S}core/v1:Secret` && !isRegistry(r.name));
     expect(secrets).toHaveLength(3);
     for (const s of secrets) expect(s.inputs["stringData"]).toEqual({ [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270", value: { "api-key": "config-api-key-0123456789", "hf-token": HF_TOKEN } });
-    expect(run.resources.some((r) => r.type.startsWith("random:"))).toBe(false);
+    expect(run.resources.filter((r) => r.type.startsWith("random:")).map((r) => r.name)).toEqual(["registry-password"]);
     const others = JSON.stringify(run.resources.filter((r) => r.type !== `${K8S}core/v1:Secret`));
     expect(others).not.toContain(HF_TOKEN);
     expect(others).not.toContain("config-api-key");
+  });
+
+  it("an external registry database: no server, its URL secret only in the registry Secret", async () => {
+    const url = "postgres://router:db-pass-123@db.example.com:5432/registry";
+    const run = await runProgram("production", { extra: { registry: { mode: "external", url } }, secretKeys: ["registry"] });
+    const registry = run.resources.filter((r) => isRegistry(r.name));
+    expect(registry.some((r) => r.type.endsWith("StatefulSet"))).toBe(false);
+    const secret = registry.find((r) => r.type === `${K8S}core/v1:Secret`)!;
+    expect(secret.inputs["stringData"]).toEqual({ [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270", value: { url } });
+    expect(JSON.stringify(run.resources.filter((r) => r !== secret))).not.toContain("db-pass-123");
   });
 
   it("a plaintext secret in the config stops the program with a RunError that never shows it", async () => {
