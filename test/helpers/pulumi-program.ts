@@ -21,6 +21,10 @@ export interface RegisteredResource {
   readonly type: string;
   readonly name: string;
   readonly inputs: Record<string, any>;
+  /** URNs of the resources it waits for (dependsOn and input dependencies), as the engine receives them. */
+  dependencies: string[];
+  /** Its parent's URN ("" for the stack). */
+  parent: string;
 }
 
 export interface ProgramRun {
@@ -51,7 +55,7 @@ export async function installMocks(stack: string, options: RunOptions = {}): Pro
     {
       newResource: (args) => {
         const state = args.type === "random:index/randomPassword:RandomPassword" ? { ...args.inputs, result: GENERATED_PASSWORD } : args.inputs;
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, dependencies: [], parent: "" });
         return { id: `${args.name}-id`, state };
       },
       call: (args) => args.inputs,
@@ -60,6 +64,19 @@ export async function installMocks(stack: string, options: RunOptions = {}): Pro
     stack,
     false,
   );
+  // The mock monitor receives the engine's RegisterResource requests; read what mocks do not pass on (parent and
+  // dependencies), then hand the request on unchanged.
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: any, callback: unknown): Promise<void> };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: unknown) => {
+    const name: string = req.getName();
+    const deps: string[] = req.getDependenciesList();
+    const parent: string = req.getParent();
+    const settle = register(req, callback);
+    const captured = resources.find((r) => r.name === name && r.type === req.getType());
+    if (captured) Object.assign(captured, { dependencies: deps, parent });
+    return settle;
+  };
   return resources;
 }
 

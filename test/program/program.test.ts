@@ -46,6 +46,17 @@ describe.each([
     });
   });
 
+  it("registration waits for every model's Deployment and the migration; everything is parented on RegistryDatabase", () => {
+    const job = run.resources.find((r) => r.name.startsWith("registry-register-") && r.type === `${K8S}batch/v1:Job`)!;
+    for (const model of run.config.models) {
+      expect(job.dependencies).toContain(run.modelUrns.get(`${model.name}-deployment`));
+    }
+    expect(job.dependencies.some((urn) => /::registry-migrate-job$/.test(urn))).toBe(true);
+    for (const r of run.resources.filter((r) => r.name.startsWith("registry-"))) {
+      expect(r.parent, r.name).toMatch(/::modelfleet:registry:RegistryDatabase::registry$/);
+    }
+  });
+
   it("parents every model object on its component", () => {
     for (const model of run.config.models) {
       const type = model.engine === "vllm" ? "modelfleet:inference:VllmModel" : "modelfleet:inference:LlamaCppModel";
