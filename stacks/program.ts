@@ -2,6 +2,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { LlamaCppModel } from "../components/engines/llamacpp-model.js";
 import type { ModelComponent } from "../components/engines/model-component.js";
 import { VllmModel } from "../components/engines/vllm-model.js";
+import { buildDashboardConfigMap } from "../components/monitoring/dashboard.js";
+import { buildPrometheusRules } from "../components/monitoring/prometheus-rules.js";
 import { RegistryDatabase } from "../components/registry/registry-database.js";
 import { registerObjects } from "../components/shared/register.js";
 import { buildNamespaceObjects } from "../components/stack/stack-objects.js";
@@ -41,6 +43,8 @@ export function defineStack(config: StackConfig, secrets: StackSecrets): StackOu
     dependsOn,
     ...(secrets.registryUrl ? { externalUrl: secrets.registryUrl } : {}),
   });
+  // Alerts and the dashboard: the same objects synth writes to monitoring.yaml.
+  registerObjects([...buildPrometheusRules(config), ...buildDashboardConfigMap(config)], { prefix: "monitoring", dependsOn });
   const endpoints = Object.fromEntries(config.models.map((m) => [m.name, m.endpoint]));
   return { endpoints, models, registry };
 }

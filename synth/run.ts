@@ -46,7 +46,7 @@ export async function runSynth(options: SynthOptions): Promise<SynthSummary> {
   }
   const outRoot = resolve(cwd, options.outDir ?? "dist");
   const outDir = join(outRoot, config.stack);
-  const result = synthesizeStack(config, extraGroups(config, outDir));
+  const result = synthesizeStack(config, extraGroups(config));
   const violations = checkObjects(result.objects, config.environment);
   const blocking = violations.filter((v) => isBlocking({ enforcement: v.enforcement, waived: v.waiver !== undefined }));
   if (blocking.length > 0) {

@@ -1,10 +1,13 @@
 import { stringify } from "yaml";
 import { buildModelObjects } from "../components/engines/model-objects.js";
+import { buildKustomization } from "../components/gitops/argo-application.js";
 import type { K8sObject } from "../components/shared/k8s-object.js";
 import { buildNamespaceObjects } from "../components/stack/stack-objects.js";
 import type { StackConfig } from "../stacks/config/types.js";
 import { SynthError } from "./errors.js";
 import { validateObjects } from "./validate.js";
+
+export const KUSTOMIZATION_FILE = "kustomization.yaml";
 
 /** One YAML file of a synthesized stack. */
 export interface SynthFile {
@@ -58,6 +61,8 @@ export function synthesizeStack(config: StackConfig, extraGroups: readonly Objec
     const lines = problems.map((p) => `  - ${p.objectRef}: ${p.message}`);
     throw new SynthError("schema", `${config.file}: ${problems.length} object field(s) fail the Kubernetes schema; nothing was written:\n${lines.join("\n")}`);
   }
-  const files = groups.map((g) => ({ path: g.path, objects: g.objects, content: header(config) + toYaml(g.objects) }));
+  const files: SynthFile[] = groups.map((g) => ({ path: g.path, objects: g.objects, content: header(config) + toYaml(g.objects) }));
+  const kustomization = buildKustomization(files.map((f) => f.path));
+  files.push({ path: KUSTOMIZATION_FILE, objects: [], content: header(config) + stringify(kustomization, { lineWidth: 0 }) });
   return { stack: config.stack, environment: config.environment, files, objects };
 }

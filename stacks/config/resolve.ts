@@ -67,6 +67,9 @@ export function resolveContext(raw: RawStackConfig, stack: string, images: Stack
       ...(raw.registry?.storageClassName ? { storageClassName: raw.registry.storageClassName } : {}),
       staleAfterSeconds: raw.registry?.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS,
     },
+    ...(raw.gitops
+      ? { gitops: { repoURL: raw.gitops.repoURL, targetRevision: raw.gitops.targetRevision ?? "HEAD", path: raw.gitops.path ?? `dist/${stack}` } }
+      : {}),
     ...(offline ? { offline: { registry: offline.registry } } : {}),
   };
 }

@@ -75,10 +75,11 @@ const cache = z.strictObject({
 
 const model = z.strictObject({
   name: z.string(),
-  engine: z.enum(["vllm", "llamacpp"]),
+  engine: z.enum(["vllm", "llamacpp"]).meta(promotable),
   source: modelSource.meta(promotable),
   sizeBillions: z.number().positive().meta(promotable),
-  gpus: z.int().min(0).optional(),
+  // GPUs go with the engine settings (tensor × pipeline parallel must equal them), so they travel together.
+  gpus: z.int().min(0).optional().meta(promotable),
   replicas: z.int().min(0).optional(),
   singleReplicaAllowed: z.boolean().optional(),
   resources: resources.optional(),
@@ -129,6 +130,16 @@ export const stackConfigSchema = z.strictObject({
     })
     .optional(),
   network: z.strictObject({ defaultDeny: z.boolean().optional() }).optional(),
+  gitops: z
+    .strictObject({
+      /** Git repository Argo CD syncs from. */
+      repoURL: z.string().regex(/^(https?:\/\/|ssh:\/\/|git@)\S+$/, "must be a Git URL (https://…, ssh://… or git@host:org/repo.git)"),
+      /** Branch, tag or commit. */
+      targetRevision: z.string().min(1).optional(),
+      /** Folder of the synthesized stack in that repository. */
+      path: z.string().min(1).optional(),
+    })
+    .optional(),
   registry: z
     .strictObject({
       /** `in-cluster` runs PostgreSQL as a StatefulSet; `external` uses `url`. */

@@ -100,6 +100,8 @@ export interface StackContext {
     readonly storageClassName?: string;
     readonly staleAfterSeconds: number;
   };
+  /** Where Argo CD finds the synthesized stack; synth writes an Application when set. */
+  readonly gitops?: { readonly repoURL: string; readonly targetRevision: string; readonly path: string };
   /** Set for an air-gapped site: images come from this registry, models from PVCs, engines never call out. */
   readonly offline?: { readonly registry: string };
 }

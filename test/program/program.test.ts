@@ -6,8 +6,9 @@ import { loadPulumiStackConfig } from "../../stacks/pulumi-config.js";
 
 const K8S = "kubernetes:";
 const isRegistry = (name: string) => name.startsWith("registry-") || name === "registry";
-/** Resources of `type` outside the registry component (whose objects are counted on their own below). */
-const count = (run: ProgramRun, type: string) => run.resources.filter((r) => r.type === type && !isRegistry(r.name)).length;
+const isMonitoring = (name: string) => name.startsWith("monitoring-");
+/** Resources of `type` outside the registry and monitoring (counted on their own below). */
+const count = (run: ProgramRun, type: string) => run.resources.filter((r) => r.type === type && !isRegistry(r.name) && !isMonitoring(r.name)).length;
 const HF_TOKEN = "hf_modelfleetTestToken0123456789abcd";
 
 describe.each([
@@ -31,6 +32,11 @@ describe.each([
     expect(count(run, `${K8S}monitoring.coreos.com/v1:ServiceMonitor`)).toBe(monitors);
     expect(count(run, `${K8S}core/v1:Secret`)).toBe(secrets);
     expect(count(run, `${K8S}core/v1:Namespace`)).toBe(1);
+  });
+
+  it("registers the alerts and the dashboard where the environment monitors", () => {
+    const monitoring = run.resources.filter((r) => isMonitoring(r.name)).map((r) => r.type).sort();
+    expect(monitoring).toEqual(monitors > 0 ? [`${K8S}core/v1:ConfigMap`, `${K8S}monitoring.coreos.com/v1:PrometheusRule`] : []);
   });
 
   it("adds the registry database: in-cluster server, migration and registration Jobs, health CronJob", () => {

@@ -22,7 +22,9 @@ function readTree(dir: string): Record<string, string> {
 }
 
 function objectsIn(tree: Record<string, string>): K8sObject[] {
-  return Object.values(tree).flatMap((text) => parseAllDocuments(text).map((d) => d.toJS() as K8sObject));
+  return Object.entries(tree)
+    .filter(([file]) => file !== "kustomization.yaml")
+    .flatMap(([, text]) => parseAllDocuments(text).map((d) => d.toJS() as K8sObject));
 }
 
 describe.each(["development", "staging", "production"])("synth %s", (stack) => {
@@ -38,6 +40,10 @@ describe.each(["development", "staging", "production"])("synth %s", (stack) => {
     expect(objects.some((o) => o.kind === "Secret")).toBe(false);
     expect(JSON.stringify(objects)).not.toMatch(/stringData|"secure"/);
     for (const model of first.config.models) expect(tree[`model-${model.name}.yaml`]).toContain(`name: ${model.serviceName}`);
+    // kustomization.yaml lists every other file except the Argo CD Application, which points at this folder.
+    const kustomization = parseAllDocuments(tree["kustomization.yaml"] ?? "")[0]?.toJS() as { resources: string[] };
+    expect(kustomization.resources).toEqual(Object.keys(tree).filter((f) => f !== "kustomization.yaml" && f !== "argocd-application.yaml").sort());
+    expect(Object.keys(tree)).toContain("argocd-application.yaml");
 
     await runSynth({ stack, cwd: ROOT, outDir: out });
     expect(readTree(join(out, stack))).toEqual(tree);
