@@ -4,6 +4,7 @@ import { buildDashboard, buildDashboardConfigMap } from "../../components/monito
 import { buildPrometheusRules } from "../../components/monitoring/prometheus-rules.js";
 import { parseStackConfig } from "../../stacks/config/load.js";
 import type { StackConfig } from "../../stacks/config/types.js";
+import type { K8sObject } from "../../components/shared/k8s-object.js";
 import { validateObjects } from "../../synth/validate.js";
 import { llamaModel, stackValues, vllmModel } from "../helpers/stack-values.js";
 
@@ -24,7 +25,7 @@ describe("Argo CD Application", () => {
     expect(app!.spec.syncPolicy).toEqual(syncPolicy);
     expect(app!.spec.source).toEqual({ repoURL: GITOPS.repoURL, targetRevision: "main", path: `dist/${env}` });
     expect(app!.spec.destination).toEqual({ server: "https://kubernetes.default.svc", namespace: `llm-${env}` });
-    expect(validateObjects([app!])).toEqual([]);
+    expect(validateObjects([app as K8sObject])).toEqual([]);
   });
 
   it("is not written without gitops.repoURL", () => {
@@ -49,7 +50,7 @@ describe("PrometheusRule", () => {
   const [rule] = buildPrometheusRules(config) as Json[];
 
   it("is schema-valid and alerts on crash loops, failing health checks, slow starts and unschedulable GPU pods", () => {
-    expect(validateObjects([rule!])).toEqual([]);
+    expect(validateObjects([rule as K8sObject])).toEqual([]);
     const alerts = rule!.spec.groups[0].rules.map((r: Json) => r.alert);
     expect(alerts).toEqual(["ModelfleetEngineCrashLooping", "ModelfleetRegistryHealthCheckFailing", "ModelfleetModelNotReady", "ModelfleetModelNotReady", "ModelfleetGpuPodUnschedulable"]);
   });
@@ -84,7 +85,7 @@ describe("Grafana dashboard", () => {
 
   it("ships in a schema-valid ConfigMap labelled for Grafana's sidecar, byte-identical on rebuild", () => {
     const [map] = buildDashboardConfigMap(config) as Json[];
-    expect(validateObjects([map!])).toEqual([]);
+    expect(validateObjects([map as K8sObject])).toEqual([]);
     expect(map!.metadata.labels.grafana_dashboard).toBe("1");
     expect(map!.metadata.namespace).toBe("monitoring");
     expect(JSON.parse(map!.data["modelfleet-staging.json"]).uid).toBe("modelfleet-staging");
