@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { checkCommand } from "./commands/check.js";
+import { promoteCommand } from "./commands/promote.js";
 import { registryCommand } from "./commands/registry.js";
 import { startCommand, synthCommand } from "./commands/synth.js";
 
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .addCommand(synthCommand())
     .addCommand(checkCommand())
     .addCommand(registryCommand())
+    .addCommand(promoteCommand())
     .showHelpAfterError()
     .exitOverride();
 }
