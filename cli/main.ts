@@ -1,5 +1,8 @@
 import { Command, CommanderError } from "commander";
+import { bundleCommand } from "./commands/bundle.js";
 import { checkCommand } from "./commands/check.js";
+import { dbCommand } from "./commands/db.js";
+import { pinsCommand } from "./commands/pins.js";
 import { promoteCommand } from "./commands/promote.js";
 import { registryCommand } from "./commands/registry.js";
 import { startCommand, synthCommand } from "./commands/synth.js";
@@ -13,6 +16,9 @@ export function buildProgram(): Command {
     .addCommand(checkCommand())
     .addCommand(registryCommand())
     .addCommand(promoteCommand())
+    .addCommand(bundleCommand())
+    .addCommand(dbCommand())
+    .addCommand(pinsCommand())
     .showHelpAfterError()
     .exitOverride();
 }

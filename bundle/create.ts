@@ -1,0 +1,184 @@
+import { execFile } from "node:child_process";
+import { cp, mkdir, readFile, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { loadStackFile, readStackValues } from "../stacks/config/load.js";
+import { ConfigError } from "../stacks/config/problems.js";
+import type { ResolvedModel, StackConfig } from "../stacks/config/types.js";
+import { SynthError } from "../synth/errors.js";
+import { extraGroups } from "../synth/groups.js";
+import { synthesizeStack } from "../synth/synthesize.js";
+import { writeArchive } from "./archive.js";
+import { databaseSize, dumpDatabase } from "./db.js";
+import { BundleError } from "./errors.js";
+import { hashFile, mapLimit } from "./hash.js";
+import { copyIntoLayout, imageBytes, pinnedImages, sourceRef, type RegistryAccess } from "./images.js";
+import { BUNDLE_JSON, BUNDLE_SCHEMA_VERSION, IMAGES_DIR, SHA256SUMS, type BundleManifest } from "./manifest.js";
+import { walkFiles } from "./paths.js";
+import { human, silentProgress, type Progress } from "./progress.js";
+import { toolVersion } from "./tools.js";
+import { formatSha256Sums } from "./verify.js";
+
+export interface CreateOptions extends RegistryAccess {
+  /** `Pulumi.<stack>.yaml` to bundle. */
+  readonly stackFile: string;
+  /** The bundle folder to create; must not exist. */
+  readonly out: string;
+  /** Where the stack's model files are (see docs/offline-deployment.md for the layout). @default no model files */
+  readonly modelsDir?: string;
+  /** Registry database to dump into the bundle. @default no dump */
+  readonly dbUrl?: string;
+  /** Pull images from this mirror (`host:port`, same repository paths) instead of their own registries. */
+  readonly sourceRegistry?: string;
+  /** Also write `<out>.tar`; with `splitBytes`, parts of that size. @default false */
+  readonly archive?: boolean;
+  readonly splitBytes?: number;
+  readonly progress?: Progress;
+  /** Free bytes where the bundle goes. @default statfs of the parent folder */
+  readonly freeBytes?: (dir: string) => Promise<number>;
+}
+
+export interface CreateResult {
+  readonly dir: string;
+  readonly manifest: BundleManifest;
+  readonly archive: readonly string[];
+}
+
+/** Where a model's files are expected under `--models-dir`, and where they go in the bundle. */
+export function modelFilesPath(model: ResolvedModel): string {
+  const s = model.source;
+  if (s.kind === "pvc") return s.path;
+  return s.file ? `${s.repo}/${s.file}` : s.repo;
+}
+
+async function statfsFree(dir: string): Promise<number> {
+  const info = await statfs(dir);
+  return info.bavail * info.bsize;
+}
+
+async function sizeOf(path: string): Promise<{ files: number; bytes: number }> {
+  const info = await stat(path);
+  if (info.isFile()) return { files: 1, bytes: info.size };
+  const { files } = await walkFiles(path);
+  return { files: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0) };
+}
+
+async function sourceCommit(dir: string): Promise<string | null> {
+  try {
+    const { stdout } = await promisify(execFile)("git", ["rev-parse", "HEAD"], { cwd: dir });
+    return stdout.trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Blobs left by an interrupted create are kept only if their content still hashes to their name. */
+async function pruneBadBlobs(layout: string): Promise<number> {
+  const blobs = join(layout, "blobs", "sha256");
+  const { files } = await walkFiles(blobs).catch(() => ({ files: [] as { path: string; size: number }[] }));
+  let kept = 0;
+  await mapLimit(files, async (f) => {
+    const { sha256, size } = await hashFile(join(blobs, f.path));
+    if (sha256 === f.path) kept += size;
+    else await rm(join(blobs, f.path));
+  });
+  return kept;
+}
+
+/**
+ * Builds a bundle for one stack into `<out>.partial`, then renames it to `<out>`: an interrupted or failed create
+ * never leaves a folder that verifies, and a re-run reuses the verified blobs the last one wrote.
+ */
+export async function createBundle(options: CreateOptions): Promise<CreateResult> {
+  const progress = options.progress ?? silentProgress;
+  const out = resolve(options.out);
+  const stackFile = resolve(options.stackFile);
+  let config: StackConfig;
+  try {
+    config = loadStackFile(stackFile);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new BundleError("input", error.message);
+    throw error;
+  }
+  const values = readStackValues(await readFile(stackFile, "utf8"), basename(stackFile));
+  const images = pinnedImages((values["images"] ?? {}) as Record<string, unknown>, basename(stackFile));
+  if (await stat(out).catch(() => undefined)) throw new BundleError("input", `${out} already exists; remove it or choose another --out`);
+  if (config.offline && !options.modelsDir) throw new BundleError("input", `${basename(stackFile)} is an offline stack: its models come from PVCs, so pass --models-dir with their files`);
+
+  const models = options.modelsDir
+    ? await Promise.all(
+        config.models.map(async (model) => {
+          const rel = modelFilesPath(model);
+          const from = join(resolve(options.modelsDir as string), rel);
+          const size = await sizeOf(from).catch(() => undefined);
+          if (!size) throw new BundleError("input", `model ${model.name}: expected its files at ${from} (--models-dir/${rel})`);
+          return { model, rel, from, ...size };
+        }),
+      )
+    : [];
+
+  const partial = `${out}.partial`;
+  const layout = join(partial, IMAGES_DIR);
+  const reused = (await stat(layout).catch(() => undefined)) ? await pruneBadBlobs(layout) : 0;
+
+  // Space: images (less what a previous run left), models, and the database at its on-disk size (the dump is smaller).
+  const imageTotal = (await Promise.all(images.map((image) => imageBytes(sourceRef(image, options.sourceRegistry), options)))).reduce((a, b) => a + b, 0);
+  const modelTotal = models.reduce((sum, m) => sum + m.bytes, 0);
+  const databaseTotal = options.dbUrl ? await databaseSize(options.dbUrl) : 0;
+  const needed = Math.max(0, imageTotal - reused) + modelTotal + databaseTotal;
+  const free = await (options.freeBytes ?? statfsFree)(dirname(out));
+  if (needed > free) {
+    throw new BundleError("space", `not enough disk space in ${dirname(out)}: the bundle needs ${human(needed)} (images ${human(Math.max(0, imageTotal - reused))}, models ${human(modelTotal)}, database ${human(databaseTotal)}), ${human(free)} available`);
+  }
+  await mkdir(layout, { recursive: true });
+
+  progress.phase("images", imageTotal);
+  for (const image of images) {
+    progress.message(`copying ${image.name} ${image.reference}`);
+    await copyIntoLayout(partial, image, { ...options, ...(options.sourceRegistry ? { mirror: options.sourceRegistry } : {}) });
+  }
+
+  let synth;
+  try {
+    synth = synthesizeStack(config, extraGroups(config));
+  } catch (error) {
+    if (error instanceof SynthError) throw new BundleError("input", error.message);
+    throw error;
+  }
+  await mkdir(join(partial, "manifests"), { recursive: true });
+  for (const file of synth.files) await writeFile(join(partial, "manifests", file.path), file.content);
+
+  progress.phase("models", modelTotal);
+  for (const m of models) {
+    const to = join(partial, "models", m.rel);
+    await mkdir(dirname(to), { recursive: true });
+    await cp(m.from, to, { recursive: true, force: true });
+    progress.advance(m.bytes);
+  }
+
+  const database = options.dbUrl ? await dumpDatabase(options.dbUrl, join(partial, "db", "registry.dump")) : null;
+
+  const { files } = await walkFiles(partial);
+  const listed = files.filter((f) => f.path !== BUNDLE_JSON && f.path !== SHA256SUMS);
+  progress.phase("checksums", listed.reduce((sum, f) => sum + f.size, 0));
+  const hashed = await mapLimit(listed, async (f) => ({ path: f.path, ...(await hashFile(join(partial, f.path), (n) => progress.advance(n))) }));
+  const manifest: BundleManifest = {
+    schemaVersion: BUNDLE_SCHEMA_VERSION,
+    stack: config.stack,
+    environment: config.environment,
+    createdAt: new Date().toISOString(),
+    sourceCommit: await sourceCommit(dirname(stackFile)),
+    files: hashed.map((h) => ({ path: h.path, sha256: h.sha256, size: h.size })),
+    images,
+    models: models.map((m) => ({ name: m.model.name, path: `models/${m.rel}`, files: m.files, bytes: m.bytes })),
+    database: database ? { path: "db/registry.dump", format: "custom", serverVersion: database.serverVersion, pgDumpVersion: database.pgDumpVersion } : null,
+    tools: { skopeo: await toolVersion("skopeo"), ...(database ? { pg_dump: database.pgDumpVersion } : {}) },
+  };
+  await writeFile(join(partial, BUNDLE_JSON), `${JSON.stringify(manifest, null, 2)}\n`);
+  const bundleJson = await hashFile(join(partial, BUNDLE_JSON));
+  await writeFile(join(partial, SHA256SUMS), formatSha256Sums([...manifest.files, { path: BUNDLE_JSON, sha256: bundleJson.sha256 }].sort((a, b) => (a.path < b.path ? -1 : 1))));
+  await rename(partial, out);
+  progress.done();
+  const archive = options.archive ? await writeArchive(out, options.splitBytes) : [];
+  return { dir: out, manifest, archive };
+}

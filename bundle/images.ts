@@ -1,0 +1,85 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseImageRef, repositoryPath } from "../stacks/config/image-ref.js";
+import { BundleError } from "./errors.js";
+import { IMAGES_DIR, type BundleImage } from "./manifest.js";
+import { execa } from "execa";
+import { run, toolEnv } from "./tools.js";
+
+export const IMAGE_PINS = ["vllm", "llamacpp", "postgres"] as const;
+
+/**
+ * The images a stack pins, as written in its file (an offline stack's rendered `<registry>/…` references are
+ * derived from these). Every one must carry a digest: a bundle carries exactly what is pinned.
+ */
+export function pinnedImages(images: Readonly<Record<string, unknown>>, file: string): BundleImage[] {
+  return IMAGE_PINS.map((name) => {
+    const reference = String(images[name] ?? "");
+    const ref = parseImageRef(reference);
+    if ("error" in ref) throw new BundleError("input", `${file}: images.${name}: ${ref.error}`);
+    if (!ref.digest) throw new BundleError("input", `${file}: images.${name} = ${reference} has no digest; a bundle carries pinned images only (modelfleet pins resolve)`);
+    const repository = repositoryPath(ref);
+    return { name, reference, repository, tag: ref.tag ?? `sha256-${ref.digest.slice(7)}`, digest: ref.digest, layoutRef: name };
+  });
+}
+
+export interface RegistryAccess {
+  /** Talk plain HTTP / skip TLS verification (loopback and lab registries). @default false */
+  readonly insecure?: boolean;
+}
+
+/** Where to pull a pinned image from: its own registry, or a mirror holding the same repository paths. */
+export function sourceRef(image: BundleImage, mirror?: string): string {
+  if (mirror) return `docker://${mirror}/${image.repository}@${image.digest}`;
+  const ref = parseImageRef(image.reference);
+  if ("error" in ref) throw new BundleError("input", ref.error);
+  return `docker://${ref.repository}@${image.digest}`;
+}
+
+export const layoutRef = (dir: string, image: BundleImage) => `oci:${join(dir, IMAGES_DIR)}:${image.layoutRef}`;
+
+/** The raw manifest at a reference, exactly as served (its sha256 is the digest). Undefined when absent. */
+export async function rawManifest(ref: string, access: RegistryAccess = {}): Promise<Buffer | undefined> {
+  const result = await execa("skopeo", ["inspect", "--raw", ...(access.insecure ? ["--tls-verify=false"] : []), ref], {
+    env: toolEnv(),
+    reject: false,
+    encoding: "buffer",
+    stripFinalNewline: false,
+  });
+  return result.exitCode === 0 ? Buffer.from(result.stdout) : undefined;
+}
+
+export function digestOf(bytes: Buffer): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+/** Bytes an image will take in a layout: its manifests, configs and layers (an index counts every platform). */
+export async function imageBytes(ref: string, access: RegistryAccess): Promise<number> {
+  const raw = await rawManifest(ref, access);
+  if (!raw) throw new BundleError("image", `cannot read ${ref.replace(/^docker:\/\//, "")}: not found or registry unreachable`);
+  const manifest = JSON.parse(raw.toString("utf8")) as { manifests?: { digest: string; size: number }[]; config?: { size: number }; layers?: { size: number }[] };
+  if (manifest.manifests) {
+    const base = ref.slice(0, ref.lastIndexOf("@"));
+    let total = raw.length;
+    for (const entry of manifest.manifests) total += await imageBytes(`${base}@${entry.digest}`, access);
+    return total;
+  }
+  return raw.length + (manifest.config?.size ?? 0) + (manifest.layers ?? []).reduce((sum, l) => sum + l.size, 0);
+}
+
+/** Copies one pinned image into the shared OCI layout by digest, then proves the layout holds that digest. */
+export async function copyIntoLayout(dir: string, image: BundleImage, options: RegistryAccess & { mirror?: string }): Promise<void> {
+  const from = sourceRef(image, options.mirror);
+  const result = await run("skopeo", ["copy", "--all", "--preserve-digests", ...(options.insecure ? ["--src-tls-verify=false"] : []), from, layoutRef(dir, image)], { reject: false });
+  if (result.exitCode !== 0) throw new BundleError("image", `image ${image.name} (${image.reference}): skopeo copy failed: ${lastLine(result.stderr)}`);
+  const index = JSON.parse(await readFile(join(dir, IMAGES_DIR, "index.json"), "utf8")) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+  const entry = index.manifests.find((m) => m.annotations?.["org.opencontainers.image.ref.name"] === image.layoutRef);
+  if (entry?.digest !== image.digest) {
+    throw new BundleError("image", `image ${image.name}: the copy has digest ${entry?.digest ?? "none"}, but the stack pins ${image.digest} (${image.reference}); the source does not serve the pinned image`);
+  }
+}
+
+export function lastLine(text: string): string {
+  return text.trim().split("\n").filter(Boolean).pop() ?? "unknown error";
+}
