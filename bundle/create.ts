@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
-import { cp, mkdir, readFile, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
+import { cp, mkdir, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { loadStackFile, readStackValues } from "../stacks/config/load.js";
+import { modelFilesPath } from "../components/offline/contents.js";
+import { loadStackFile } from "../stacks/config/load.js";
 import { ConfigError } from "../stacks/config/problems.js";
-import type { ResolvedModel, StackConfig } from "../stacks/config/types.js";
+import type { StackConfig } from "../stacks/config/types.js";
 import { SynthError } from "../synth/errors.js";
 import { extraGroups } from "../synth/groups.js";
 import { synthesizeStack } from "../synth/synthesize.js";
@@ -42,13 +43,6 @@ export interface CreateResult {
   readonly dir: string;
   readonly manifest: BundleManifest;
   readonly archive: readonly string[];
-}
-
-/** Where a model's files are expected under `--models-dir`, and where they go in the bundle. */
-export function modelFilesPath(model: ResolvedModel): string {
-  const s = model.source;
-  if (s.kind === "pvc") return s.path;
-  return s.file ? `${s.repo}/${s.file}` : s.repo;
 }
 
 async function statfsFree(dir: string): Promise<number> {
@@ -100,8 +94,7 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
     if (error instanceof ConfigError) throw new BundleError("input", error.message);
     throw error;
   }
-  const values = readStackValues(await readFile(stackFile, "utf8"), basename(stackFile));
-  const images = pinnedImages((values["images"] ?? {}) as Record<string, unknown>, basename(stackFile));
+  const images = pinnedImages(config);
   if (await stat(out).catch(() => undefined)) throw new BundleError("input", `${out} already exists; remove it or choose another --out`);
   if (config.offline && !options.modelsDir) throw new BundleError("input", `${basename(stackFile)} is an offline stack: its models come from PVCs, so pass --models-dir with their files`);
 

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseImageRef, repositoryPath } from "../stacks/config/image-ref.js";
+import { bundleContents } from "../components/offline/contents.js";
+import { parseImageRef } from "../stacks/config/image-ref.js";
+import type { StackConfig } from "../stacks/config/types.js";
 import { BundleError } from "./errors.js";
 import { IMAGES_DIR, type BundleImage } from "./manifest.js";
 import { execa } from "execa";
@@ -9,19 +11,13 @@ import { run, toolEnv } from "./tools.js";
 
 export const IMAGE_PINS = ["vllm", "llamacpp", "postgres"] as const;
 
-/**
- * The images a stack pins, as written in its file (an offline stack's rendered `<registry>/…` references are
- * derived from these). Every one must carry a digest: a bundle carries exactly what is pinned.
- */
-export function pinnedImages(images: Readonly<Record<string, unknown>>, file: string): BundleImage[] {
-  return IMAGE_PINS.map((name) => {
-    const reference = String(images[name] ?? "");
-    const ref = parseImageRef(reference);
-    if ("error" in ref) throw new BundleError("input", `${file}: images.${name}: ${ref.error}`);
-    if (!ref.digest) throw new BundleError("input", `${file}: images.${name} = ${reference} has no digest; a bundle carries pinned images only (modelfleet pins resolve)`);
-    const repository = repositoryPath(ref);
-    return { name, reference, repository, tag: ref.tag ?? `sha256-${ref.digest.slice(7)}`, digest: ref.digest, layoutRef: name };
-  });
+/** The bundle's image entries: the stack's pins (bundleContents), each stored in the layout under its pin name. */
+export function pinnedImages(config: StackConfig): BundleImage[] {
+  try {
+    return bundleContents(config).images.map(({ name, reference, repository, tag, digest }) => ({ name, reference, repository, tag, digest, layoutRef: name }));
+  } catch (error) {
+    throw new BundleError("input", (error as Error).message);
+  }
 }
 
 export interface RegistryAccess {

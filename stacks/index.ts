@@ -12,3 +12,5 @@ const stack = defineStack(config, loadStackSecrets(config));
 export const endpoints = stack.endpoints;
 export const environment = config.environment;
 export const namespace = config.namespace;
+/** Offline stacks: every image (pin, digest, site reference) and model file the site needs — what a bundle carries. */
+export const offlineImages = stack.offline?.images;

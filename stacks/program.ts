@@ -4,6 +4,7 @@ import type { ModelComponent } from "../components/engines/model-component.js";
 import { VllmModel } from "../components/engines/vllm-model.js";
 import { buildDashboardConfigMap } from "../components/monitoring/dashboard.js";
 import { buildPrometheusRules } from "../components/monitoring/prometheus-rules.js";
+import { OfflineBundle } from "../components/offline/offline-bundle.js";
 import { RegistryDatabase } from "../components/registry/registry-database.js";
 import { registerObjects } from "../components/shared/register.js";
 import { buildNamespaceObjects } from "../components/stack/stack-objects.js";
@@ -17,6 +18,8 @@ export interface StackOutputs {
   readonly models: ReadonlyMap<string, ModelComponent<ResolvedModel>>;
   /** The registry database the router reads, kept in step with the models by the deploy. */
   readonly registry: RegistryDatabase;
+  /** For an offline stack: the images and model files its site needs. */
+  readonly offline?: OfflineBundle;
 }
 
 /**
@@ -45,6 +48,7 @@ export function defineStack(config: StackConfig, secrets: StackSecrets): StackOu
   });
   // Alerts and the dashboard: the same objects synth writes to monitoring.yaml.
   registerObjects([...buildPrometheusRules(config), ...buildDashboardConfigMap(config)], { prefix: "monitoring", dependsOn });
+  const offline = config.offline ? new OfflineBundle("offline-bundle", { stack: config }) : undefined;
   const endpoints = Object.fromEntries(config.models.map((m) => [m.name, m.endpoint]));
-  return { endpoints, models, registry };
+  return { endpoints, models, registry, ...(offline ? { offline } : {}) };
 }

@@ -42,6 +42,7 @@ export function resolveContext(raw: RawStackConfig, stack: string, images: Stack
           postgres: mirrorImageRef(images.postgres, offline.registry),
         }
       : images,
+    pins: images,
     allowedOrigins: [...(raw.cors?.allowedOrigins ?? [])].sort(),
     apiKey: raw.apiKey ? "config" : requireApiKey ? "generated" : "none",
     hfToken: raw.hfToken !== undefined,

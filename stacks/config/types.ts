@@ -74,7 +74,10 @@ export interface StackContext {
   readonly stack: string;
   readonly environment: Environment;
   readonly namespace: string;
+  /** The images the workloads run: the pins, or in an offline stack the same digests in the site registry. */
   readonly images: { readonly vllm: ImageRef; readonly llamacpp: ImageRef; readonly postgres: ImageRef };
+  /** The image pins exactly as the stack file writes them (what a bundle copies). */
+  readonly pins: { readonly vllm: ImageRef; readonly llamacpp: ImageRef; readonly postgres: ImageRef };
   /** Explicit CORS origins; never `*`. Empty means no cross-origin browser access. */
   readonly allowedOrigins: readonly string[];
   /** Where engine API keys come from: the `apiKey` secret, a Pulumi-generated one, or none (development only). */

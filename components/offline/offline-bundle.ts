@@ -1,0 +1,32 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../../stacks/config/types.js";
+import { bundleContents, type BundledImage } from "./contents.js";
+
+export interface OfflineBundleArgs {
+  /** An offline stack (`offline.registry` set): its pins, models and site registry. */
+  readonly stack: StackConfig;
+}
+
+/**
+ * What an air-gapped site needs for this stack, as stack outputs: the image list (pinned reference, digest, and the
+ * site reference the workloads run) and the model files. It creates no cloud resource: the bundle itself is made by
+ * `modelfleet bundle create` from the same `bundleContents`, so the two cannot disagree.
+ */
+export class OfflineBundle extends pulumi.ComponentResource {
+  /** Every image the stack runs, with the digest the site registry must serve. */
+  readonly images: pulumi.Output<BundledImage[]>;
+  /** `models/<path>` of each model's files in the bundle. */
+  readonly models: pulumi.Output<{ name: string; path: string }[]>;
+  /** The site registry `host:port`. */
+  readonly registry: pulumi.Output<string>;
+
+  constructor(name: string, args: OfflineBundleArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("modelfleet:offline:OfflineBundle", name, {}, opts);
+    if (!args.stack.offline) throw new Error(`${args.stack.file}: OfflineBundle needs an offline stack (set modelfleet:offline.registry)`);
+    const contents = bundleContents(args.stack);
+    this.images = pulumi.output(contents.images.map((i) => ({ ...i })));
+    this.models = pulumi.output(contents.models.map((m) => ({ ...m })));
+    this.registry = pulumi.output(args.stack.offline.registry);
+    this.registerOutputs({ images: this.images, models: this.models, registry: this.registry });
+  }
+}
