@@ -93,7 +93,7 @@ describe("modelfleet CLI", () => {
   });
 
   it("every command has --help", async () => {
-    const commands = ["start", "synth", "check", "registry"];
+    const commands = ["start", "synth", "check", "registry", "promote", "bundle", "db", "pins"];
     const results = await Promise.all(commands.map((command) => cli([command, "--help"])));
     results.forEach((result, i) => {
       expect(result.exitCode, commands[i]).toBe(0);
