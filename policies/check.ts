@@ -4,6 +4,7 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDo
 import type { K8sObject } from "../components/shared/k8s-object.js";
 import { isEnvironment, type Environment } from "../stacks/config/environments.js";
 import { stackConfigObject, yamlDocumentObject } from "./documents.js";
+import { withEmbeddedCache } from "./embedded-config.js";
 import type { PathSegment } from "./field-path.js";
 import { isRecord } from "./k8s.js";
 import { RULES } from "./rules/index.js";
@@ -32,7 +33,7 @@ export function checkObjects(objects: readonly K8sObject[], environment: Environ
     source: opts.source ?? "yaml",
     options: { ...DEFAULT_RULE_OPTIONS, ...opts.options },
   };
-  const violations = RULES.flatMap((rule) => rule.check(objects, context));
+  const violations = withEmbeddedCache(() => RULES.flatMap((rule) => rule.check(objects, context)));
   return violations.sort((a, b) => compare(a.ruleId, b.ruleId) || compare(a.objectRef, b.objectRef) || compare(a.fieldPath, b.fieldPath) || compare(a.message, b.message));
 }
 

@@ -22,6 +22,32 @@ const PYTHON = /\.py$/i;
  * mapping) are walked as trees; anything else (.env, .py, .toml, .ini, .properties) is read line by line.
  */
 export function embeddedSettings(fileName: string, text: string): EmbeddedSetting[] {
+  if (!cache) return parseSettings(fileName, text);
+  const key = `${fileName}\u0000${text}`;
+  const cached = cache.get(key);
+  if (cached) return cached;
+  const settings = parseSettings(fileName, text);
+  cache.set(key, settings);
+  return settings;
+}
+
+let cache: Map<string, EmbeddedSetting[]> | undefined;
+
+/**
+ * Runs one check with parsed embedded files shared between rules: several rules read the same ConfigMap values,
+ * and a large one (a Grafana dashboard) is worth parsing once. The cache lives only as long as `fn`.
+ */
+export function withEmbeddedCache<T>(fn: () => T): T {
+  const outer = cache;
+  cache = outer ?? new Map();
+  try {
+    return fn();
+  } finally {
+    cache = outer;
+  }
+}
+
+function parseSettings(fileName: string, text: string): EmbeddedSetting[] {
   if (STRUCTURED.test(fileName) || (!/\.\w+$/.test(fileName) && /^\s*[\w"'-]+\s*:(\s|$)/m.test(text) && !/^\s*[\w.-]+\s*=/m.test(text))) {
     const tree = structuredSettings(text);
     if (tree) return tree;
@@ -29,7 +55,39 @@ export function embeddedSettings(fileName: string, text: string): EmbeddedSettin
   return lineSettings(text, PYTHON.test(fileName));
 }
 
+/** One-line JSON (generated files, e.g. a Grafana dashboard): every setting is on line 1, so JSON.parse serves. */
+function oneLineJsonSettings(text: string): EmbeddedSetting[] | undefined {
+  let root: unknown;
+  try {
+    root = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (root === null || typeof root !== "object" || Array.isArray(root)) return undefined;
+  const out: EmbeddedSetting[] = [];
+  const isScalarValue = (v: unknown) => v === null || typeof v !== "object";
+  const walk = (node: unknown, keyPath: string[]): void => {
+    if (Array.isArray(node)) {
+      node.forEach((item, index) => walk(item, [...keyPath.slice(0, -1), `${keyPath[keyPath.length - 1] ?? ""}[${index}]`]));
+      return;
+    }
+    if (node === null || typeof node !== "object") return;
+    for (const [key, value] of Object.entries(node)) {
+      const path = [...keyPath, key];
+      if (typeof value === "string" || typeof value === "number") out.push({ key: path.join("."), name: key, value, literal: true, line: 1 });
+      else if (Array.isArray(value) && value.every(isScalarValue)) out.push({ key: path.join("."), name: key, value: value.map((v) => String(v)), literal: true, line: 1 });
+      else walk(value, path);
+    }
+  };
+  walk(root, []);
+  return out;
+}
+
 function structuredSettings(text: string): EmbeddedSetting[] | undefined {
+  if (!text.trimEnd().includes("\n")) {
+    const json = oneLineJsonSettings(text);
+    if (json) return json;
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
   if (doc.errors.length > 0 || !isMap(doc.contents)) return undefined;

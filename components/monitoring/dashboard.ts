@@ -70,7 +70,8 @@ export function buildDashboard(config: StackConfig): Record<string, unknown> {
 /** The dashboard in a ConfigMap for Grafana's sidecar, in the monitoring namespace. */
 export function buildDashboardConfigMap(config: StackConfig): K8sObject[] {
   if (!config.monitoring.serviceMonitor) return [];
-  const json = `${JSON.stringify(canonical(buildDashboard(config)), null, 2)}\n`;
+  // One line: Grafana reads it the same, and the policies parse it in a fraction of the time.
+  const json = `${JSON.stringify(canonical(buildDashboard(config)))}\n`;
   return renderChart(config.monitoring.namespace, (chart) => {
     new ApiObject(chart, "dashboard", {
       apiVersion: "v1",
