@@ -5,20 +5,20 @@ import type { K8sObject } from "./k8s-object.js";
 /** Kinds we emit, each registered as its typed @pulumi/kubernetes resource so previews and policies see its schema. */
 type ResourceClass = new (name: string, args: never, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
 
-const TYPED: Readonly<Record<string, ResourceClass>> = {
-  "v1/ConfigMap": k8s.core.v1.ConfigMap as unknown as ResourceClass,
-  "v1/Namespace": k8s.core.v1.Namespace as unknown as ResourceClass,
-  "v1/PersistentVolumeClaim": k8s.core.v1.PersistentVolumeClaim as unknown as ResourceClass,
-  "v1/Secret": k8s.core.v1.Secret as unknown as ResourceClass,
-  "v1/Service": k8s.core.v1.Service as unknown as ResourceClass,
-  "v1/ServiceAccount": k8s.core.v1.ServiceAccount as unknown as ResourceClass,
-  "apps/v1/Deployment": k8s.apps.v1.Deployment as unknown as ResourceClass,
-  "apps/v1/StatefulSet": k8s.apps.v1.StatefulSet as unknown as ResourceClass,
-  "batch/v1/CronJob": k8s.batch.v1.CronJob as unknown as ResourceClass,
-  "batch/v1/Job": k8s.batch.v1.Job as unknown as ResourceClass,
-  "networking.k8s.io/v1/NetworkPolicy": k8s.networking.v1.NetworkPolicy as unknown as ResourceClass,
-  "policy/v1/PodDisruptionBudget": k8s.policy.v1.PodDisruptionBudget as unknown as ResourceClass,
-};
+const TYPED = {
+  "v1/ConfigMap": k8s.core.v1.ConfigMap,
+  "v1/Namespace": k8s.core.v1.Namespace,
+  "v1/PersistentVolumeClaim": k8s.core.v1.PersistentVolumeClaim,
+  "v1/Secret": k8s.core.v1.Secret,
+  "v1/Service": k8s.core.v1.Service,
+  "v1/ServiceAccount": k8s.core.v1.ServiceAccount,
+  "apps/v1/Deployment": k8s.apps.v1.Deployment,
+  "apps/v1/StatefulSet": k8s.apps.v1.StatefulSet,
+  "batch/v1/CronJob": k8s.batch.v1.CronJob,
+  "batch/v1/Job": k8s.batch.v1.Job,
+  "networking.k8s.io/v1/NetworkPolicy": k8s.networking.v1.NetworkPolicy,
+  "policy/v1/PodDisruptionBudget": k8s.policy.v1.PodDisruptionBudget,
+} as unknown as Readonly<Record<string, ResourceClass>>;
 
 /** Short kind names for Pulumi resource names: `qwen3-8b-deployment`. */
 function kindSlug(kind: string): string {
