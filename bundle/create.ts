@@ -115,7 +115,8 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
   const reused = (await stat(layout).catch(() => undefined)) ? await pruneBadBlobs(layout) : 0;
 
   // Space: images (less what a previous run left), models, and the database at its on-disk size (the dump is smaller).
-  const imageTotal = (await Promise.all(images.map((image) => imageBytes(sourceRef(image, options.sourceRegistry), options)))).reduce((a, b) => a + b, 0);
+  const imageSizes = await Promise.all(images.map((image) => imageBytes(sourceRef(image, options.sourceRegistry), options)));
+  const imageTotal = imageSizes.reduce((a, b) => a + b, 0);
   const modelTotal = models.reduce((sum, m) => sum + m.bytes, 0);
   const databaseTotal = options.dbUrl ? await databaseSize(options.dbUrl) : 0;
   const needed = Math.max(0, imageTotal - reused) + modelTotal + databaseTotal;
@@ -126,9 +127,10 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
   await mkdir(layout, { recursive: true });
 
   progress.phase("images", imageTotal);
-  for (const image of images) {
+  for (const [i, image] of images.entries()) {
     progress.message(`copying ${image.name} ${image.reference}`);
     await copyIntoLayout(partial, image, { ...options, ...(options.sourceRegistry ? { mirror: options.sourceRegistry } : {}) });
+    progress.advance(imageSizes[i] ?? 0);
   }
 
   let synth;

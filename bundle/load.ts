@@ -70,7 +70,8 @@ export async function loadBundle(options: LoadOptions, warn: (text: string) => v
       warn("WARNING: --skip-verify: the bundle's checksums, OCI blobs and image list were NOT verified; corrupted or tampered content may be loaded.");
       manifest = bundleManifestSchema.parse(JSON.parse(await readFile(join(dir, BUNDLE_JSON), "utf8")));
     } else {
-      manifest = await assertVerified(dir, { onBytes: (n) => progress.advance(n) });
+      manifest = await assertVerified(dir, { onTotal: (bytes) => progress.phase("verify", bytes), onBytes: (n) => progress.advance(n) });
+      progress.done();
     }
     const images: ImageLoadReport[] = [];
     for (const image of manifest.images) {

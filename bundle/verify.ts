@@ -22,6 +22,8 @@ export interface VerifyReport {
 export interface VerifyOptions {
   /** Called with bytes hashed so far, for progress. */
   readonly onBytes?: (n: number) => void;
+  /** Called once bundle.json is read, with the bytes about to be hashed. */
+  readonly onTotal?: (bytes: number) => void;
 }
 
 const BLOB = /^images\/blobs\/sha256\/([0-9a-f]{64})$/;
@@ -86,6 +88,7 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
     problems.push({ path: SHA256SUMS, problem: "missing", detail: "no SHA256SUMS" });
   }
   const toHash = [...listed.entries()].filter(([path]) => present.has(path));
+  options.onTotal?.(toHash.reduce((sum, [path]) => sum + (present.get(path) ?? 0), 0));
   const hashed = await mapLimit([...toHash.map(([path]) => path), BUNDLE_JSON], async (path) => ({ path, ...(await hashFile(join(dir, path), options.onBytes)) }));
   let bytes = 0;
   for (const { path, sha256, size } of hashed) {

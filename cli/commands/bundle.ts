@@ -91,8 +91,11 @@ export function bundleCommand(io: BundleCliIo = bundleIo()): Command {
     .action(async (path: string, o: { json?: boolean }) =>
       reportBundleErrors(io, async () => {
         const opened = await openBundle(path);
+        // JSON mode keeps stdout for the report; the bar goes to a terminal's stderr only.
+        const progress = o.json ? silentProgress : progressFor(io, false);
         try {
-          const report = await verifyBundle(opened.dir, { onBytes: () => undefined });
+          const report = await verifyBundle(opened.dir, { onTotal: (bytes) => progress.phase("verify", bytes), onBytes: (n) => progress.advance(n) });
+          progress.done();
           if (o.json) io.stdout(`${JSON.stringify({ ok: report.ok, files: report.files, bytes: report.bytes, problems: report.problems }, null, 2)}\n`);
           else if (report.ok) io.stdout(`OK: ${path}: ${report.files} files, ${human(report.bytes)} verified\n`);
           else io.stderr(`error: ${path} does not verify (${report.problems.length} problem(s)):\n${formatProblems(report.problems)}\n`);
