@@ -23,6 +23,8 @@ import { formatSha256Sums } from "./verify.js";
 export interface CreateOptions extends RegistryAccess {
   /** `Pulumi.<stack>.yaml` to bundle. */
   readonly stackFile: string;
+  /** The stack's name, when the file is not named `Pulumi.<stack>.yaml`. @default from the file name */
+  readonly stack?: string;
   /** The bundle folder to create; must not exist. */
   readonly out: string;
   /** Where the stack's model files are (see docs/offline-deployment.md for the layout). @default no model files */
@@ -89,7 +91,7 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
   const stackFile = resolve(options.stackFile);
   let config: StackConfig;
   try {
-    config = loadStackFile(stackFile);
+    config = loadStackFile(stackFile, options.stack);
   } catch (error) {
     if (error instanceof ConfigError) throw new BundleError("input", error.message);
     throw error;

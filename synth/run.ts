@@ -39,7 +39,7 @@ export async function runSynth(options: SynthOptions): Promise<SynthSummary> {
   const configFile = resolve(cwd, options.configFile ?? stackFileName(options.stack));
   let config: StackConfig;
   try {
-    config = loadStackFile(configFile);
+    config = loadStackFile(configFile, options.stack);
   } catch (error) {
     if (error instanceof ConfigError) throw new SynthError("config", error.message);
     throw error;

@@ -67,6 +67,7 @@ export function bundleCommand(io: BundleCliIo = bundleIo()): Command {
         const dbUrl = o.dbUrl ?? io.env[DB_URL_ENV];
         const result = await createBundle({
           stackFile: o.stackFile ?? resolve(stackFileName(o.stack)),
+          stack: o.stack,
           out: o.out,
           ...(o.modelsDir ? { modelsDir: o.modelsDir } : {}),
           ...(dbUrl ? { dbUrl } : {}),

@@ -177,12 +177,15 @@ export function readStackValues(text: string, file: string): Record<string, unkn
   return values;
 }
 
-/** Reads and parses `Pulumi.<stack>.yaml`. @throws ConfigError for bad content; a missing file says which. */
-export function loadStackFile(path: string): StackConfig {
+/**
+ * Reads and parses a stack file. The stack's name comes from `Pulumi.<stack>.yaml`, or from `stackName` for a file
+ * named otherwise. @throws ConfigError for bad content; a missing file says which.
+ */
+export function loadStackFile(path: string, stackName?: string): StackConfig {
   const file = basename(path);
-  const stack = stackNameOf(path);
+  const stack = stackName ?? stackNameOf(path);
   if (stack === undefined) {
-    throw new ConfigError(file, [{ path: "", message: "a stack file is named Pulumi.<stack>.yaml; rename it or pass the right file" }]);
+    throw new ConfigError(file, [{ path: "", message: "cannot tell the stack's name: name the file Pulumi.<stack>.yaml or pass --stack" }]);
   }
   let text: string;
   try {
