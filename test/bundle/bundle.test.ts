@@ -1,4 +1,5 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
@@ -207,7 +208,9 @@ describe("create's failures leave no bundle that verifies", () => {
     expect((await verifyBundle(`${out}.partial`)).ok).toBe(false);
     const blobs = join(`${out}.partial`, "images/blobs/sha256");
     // Layers are reused as they are (manifests are rewritten on every copy): take the two largest blobs.
-    const names = readdirSync(blobs).sort((a, b) => statSync(join(blobs, b)).size - statSync(join(blobs, a)).size);
+    // Only complete blobs (named by their content's sha256); a copy cut short may leave a temp file behind.
+    const complete = readdirSync(blobs).filter((name) => /^[0-9a-f]{64}$/.test(name) && createHash("sha256").update(readFileSync(join(blobs, name))).digest("hex") === name);
+    const names = complete.sort((a, b) => statSync(join(blobs, b)).size - statSync(join(blobs, a)).size);
     expect(names.length).toBeGreaterThanOrEqual(2);
     const [kept, corrupted] = [names[0]!, names[1]!];
     const keptTime = statSync(join(blobs, kept)).mtimeMs;
