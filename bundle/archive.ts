@@ -45,7 +45,7 @@ export async function openBundle(path: string): Promise<OpenedBundle> {
   if (!info) throw new BundleError("input", `no bundle at ${path}`);
   if (info.isDirectory()) return { dir: path, cleanup: async () => undefined };
   const dir = await mkdtemp(join(dirname(path), ".modelfleet-unpack-"));
-  const cleanup = () => rm(dir, { recursive: true, force: true });
+  const cleanup = () => rm(dir, { recursive: true, force: true, maxRetries: 3 });
   try {
     const unsafe: string[] = [];
     const extract = tar.x({
@@ -58,15 +58,17 @@ export async function openBundle(path: string): Promise<OpenedBundle> {
       },
     });
     if (path.endsWith(PARTS_SUFFIX)) {
-      const sums = parseSha256Sums(await readFile(path, "utf8"));
-      const joined = new PassThrough();
-      const writing = pipeline(joined, extract);
-      for (const [part, sha256] of [...sums].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        const partPath = join(dirname(path), part);
-        const actual = await hashFile(partPath).catch(() => undefined);
+      // Every part is checked before any byte is unpacked.
+      const parts = [...parseSha256Sums(await readFile(path, "utf8"))].sort(([a], [b]) => (a < b ? -1 : 1));
+      for (const [part, sha256] of parts) {
+        const actual = await hashFile(join(dirname(path), part)).catch(() => undefined);
         if (!actual) throw new BundleError("integrity", `archive part ${part} is missing`);
         if (actual.sha256 !== sha256) throw new BundleError("integrity", `archive part ${part} is altered: sha256 ${actual.sha256}, expected ${sha256}`);
-        for await (const chunk of createReadStream(partPath)) if (!joined.write(chunk)) await new Promise((r) => joined.once("drain", r));
+      }
+      const joined = new PassThrough();
+      const writing = pipeline(joined, extract);
+      for (const [part] of parts) {
+        for await (const chunk of createReadStream(join(dirname(path), part))) if (!joined.write(chunk)) await new Promise((r) => joined.once("drain", r));
       }
       joined.end();
       await writing;
