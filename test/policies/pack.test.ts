@@ -138,7 +138,7 @@ describe("CrossGuard pack (served over gRPC)", () => {
   let pack: ServedPack;
 
   beforeAll(async () => {
-    pack = await servePack({ PULUMI_CONFIG: '{"modelfleet:environment":"production"}' });
+    pack = await servePack({ config: { "modelfleet:environment": "production" } });
   }, 60_000);
   afterAll(() => pack?.stop());
 

@@ -1,0 +1,97 @@
+/**
+ * Per model, under Pulumi's mocks: which Kubernetes resources each model component registers (by environment
+ * profile and by the model's own settings), that each is the child of exactly its own component (the parent the
+ * engine receives in RegisterResource), and what each waits for.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readStackValues } from "../../stacks/config/load.js";
+import { ROOT, runProgram, SECRET_SIG, type ProgramRun, type RegisteredResource } from "../helpers/pulumi-program.js";
+
+const COMPONENT = { vllm: "modelfleet:inference:VllmModel", llamacpp: "modelfleet:inference:LlamaCppModel" } as const;
+const BASE = ["ConfigMap", "Deployment", "NetworkPolicy", "Service"];
+const kind = (r: RegisteredResource) => r.type.slice(r.type.lastIndexOf(":") + 1);
+const componentUrn = (stack: string, engine: keyof typeof COMPONENT, name: string) => `urn:pulumi:${stack}::modelfleet::${COMPONENT[engine]}::${name}`;
+const childrenOf = (run: ProgramRun, parentUrn: string) => run.resources.filter((r) => r.parent === parentUrn);
+const kindsOf = (run: ProgramRun, parentUrn: string) => childrenOf(run, parentUrn).map(kind).sort();
+
+/** The stack file's models, for tests that change one model's setting. */
+function shippedModels(stack: string): Record<string, unknown>[] {
+  const values = readStackValues(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8"), `Pulumi.${stack}.yaml`);
+  return structuredClone(values["models"] as Record<string, unknown>[]);
+}
+
+describe.each([
+  // stack, model → the kinds its component registers
+  ["development", { "qwen3-small": BASE, "qwen25-gguf": BASE }],
+  ["staging", { "qwen3-8b": [...BASE, "Secret", "ServiceMonitor"], "llama31-8b": [...BASE, "Secret", "ServiceMonitor"], "qwen3-small-gguf": [...BASE, "Secret", "ServiceMonitor"] }],
+  ["production", { "qwen3-8b": [...BASE, "PodDisruptionBudget", "Secret", "ServiceMonitor"], "qwen25-7b": [...BASE, "PodDisruptionBudget", "Secret", "ServiceMonitor"] }],
+] as const)("model components of the %s stack", (stack, expected) => {
+  let run: ProgramRun;
+
+  it("each model registers exactly the kinds its environment and replicas call for, all under its own component", async () => {
+    run = await runProgram(stack);
+    expect(run.config.models.map((m) => m.name).sort()).toEqual(Object.keys(expected).sort());
+    for (const model of run.config.models) {
+      expect(kindsOf(run, componentUrn(stack, model.engine, model.name)), model.name).toEqual([...expected[model.name as keyof typeof expected]].sort());
+    }
+  });
+
+  it("the component itself sits at the stack's top level, and every Kubernetes resource belongs to a known owner", () => {
+    const owners = new Set(["", `urn:pulumi:${stack}::modelfleet::modelfleet:registry:RegistryDatabase::registry`]);
+    for (const model of run.config.models) {
+      const component = run.resources.find((r) => r.type === COMPONENT[model.engine] && r.name === model.name);
+      expect(component?.parent, model.name).toBe("");
+      owners.add(componentUrn(stack, model.engine, model.name));
+      expect(run.modelUrns.get(`${model.name}-deployment`)).toBe(`urn:pulumi:${stack}::modelfleet::${COMPONENT[model.engine]}$kubernetes:apps/v1:Deployment::${model.name}-deployment`);
+    }
+    for (const r of run.resources.filter((r) => r.type.startsWith("kubernetes:"))) expect(owners, r.name).toContain(r.parent);
+    // At the top level: only the namespace objects and, where the environment monitors, the alerts and dashboard.
+    const topLevel = run.resources.filter((r) => r.parent === "" && r.type.startsWith("kubernetes:")).map(kind).sort();
+    expect(topLevel).toEqual(stack === "development" ? ["Namespace"] : ["ConfigMap", "Namespace", "NetworkPolicy", "PrometheusRule"]);
+  });
+
+  it("every model resource waits for the Namespace; the Deployment also for its credentials Secret", () => {
+    const namespace = run.resources.find((r) => kind(r) === "Namespace")!;
+    const namespaceUrn = `urn:pulumi:${stack}::modelfleet::${namespace.type}::${namespace.name}`;
+    for (const model of run.config.models) {
+      const children = childrenOf(run, componentUrn(stack, model.engine, model.name));
+      for (const child of children) expect(child.dependencies, child.name).toContain(namespaceUrn);
+      const secret = children.find((r) => kind(r) === "Secret");
+      const deployment = children.find((r) => kind(r) === "Deployment")!;
+      // run.modelUrns: each model resource's own URN, as the mocked engine assigned it.
+      if (secret) expect(deployment.dependencies).toContain(run.modelUrns.get(secret.name));
+    }
+  });
+});
+
+describe("profile switches, one model setting at a time", () => {
+  it("staging: a model with 2 replicas gets a PodDisruptionBudget, the others none", async () => {
+    const models = shippedModels("staging");
+    models[0]!["replicas"] = 2;
+    const run = await runProgram("staging", { extra: { models } });
+    const pdbOwners = run.resources.filter((r) => kind(r) === "PodDisruptionBudget").map((r) => r.parent);
+    expect(pdbOwners).toEqual([componentUrn("staging", "vllm", "qwen3-8b")]);
+  });
+
+  it("development: 2 replicas still get no PodDisruptionBudget (the profile has none)", async () => {
+    const models = shippedModels("development");
+    for (const model of models) model["replicas"] = 2;
+    const run = await runProgram("development", { extra: { models } });
+    expect(run.resources.filter((r) => kind(r) === "PodDisruptionBudget")).toEqual([]);
+  });
+
+  it("development: an hfToken (a Pulumi secret) gives every model a credentials Secret holding only the token", async () => {
+    const token = "hf_modelfleetDevToken0123456789abcdef";
+    const run = await runProgram("development", { extra: { hfToken: token }, secretKeys: ["hfToken"] });
+    for (const model of run.config.models) {
+      const secret = childrenOf(run, componentUrn("development", model.engine, model.name)).find((r) => kind(r) === "Secret");
+      expect(secret?.inputs["stringData"], model.name).toEqual({ [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270", value: { "hf-token": token } });
+      // The engine reads it through a secretKeyRef, never as a literal.
+      const deployment = childrenOf(run, componentUrn("development", model.engine, model.name)).find((r) => kind(r) === "Deployment")!;
+      expect(JSON.stringify(deployment.inputs)).not.toContain(token);
+      expect(JSON.stringify(deployment.inputs)).toContain(`"name":"${secret!.inputs["metadata"].name}"`);
+    }
+  });
+});
