@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { cp, mkdir, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, realpath, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { modelFilesPath } from "../components/offline/contents.js";
@@ -9,11 +9,11 @@ import type { StackConfig } from "../stacks/config/types.js";
 import { SynthError } from "../synth/errors.js";
 import { extraGroups } from "../synth/groups.js";
 import { synthesizeStack } from "../synth/synthesize.js";
-import { writeArchive } from "./archive.js";
+import { tarBytes, writeArchive } from "./archive.js";
 import { databaseSize, dumpDatabase } from "./db.js";
 import { BundleError } from "./errors.js";
 import { hashFile, mapLimit } from "./hash.js";
-import { copyIntoLayout, imageBytes, pinnedImages, sourceRef, type RegistryAccess } from "./images.js";
+import { copyIntoLayout, imageBlobs, pinnedImages, reachableBlobs, sourceRef, type RegistryAccess } from "./images.js";
 import { BUNDLE_JSON, BUNDLE_SCHEMA_VERSION, IMAGES_DIR, SHA256SUMS, type BundleManifest } from "./manifest.js";
 import { walkFiles } from "./paths.js";
 import { human, silentProgress, type Progress } from "./progress.js";
@@ -33,7 +33,7 @@ export interface CreateOptions extends RegistryAccess {
   readonly dbUrl?: string;
   /** Pull images from this mirror (`host:port`, same repository paths) instead of their own registries. */
   readonly sourceRegistry?: string;
-  /** Also write `<out>.tar`; with `splitBytes`, parts of that size. @default false */
+  /** Also write `<out>.tar`; with `splitBytes`, parts `<out>.tar.NNN` of that size listed in `<out>.tar.parts`. @default false */
   readonly archive?: boolean;
   readonly splitBytes?: number;
   readonly progress?: Progress;
@@ -52,11 +52,22 @@ async function statfsFree(dir: string): Promise<number> {
   return info.bavail * info.bsize;
 }
 
-async function sizeOf(path: string): Promise<{ files: number; bytes: number }> {
+/**
+ * Files and bytes of a model's files, symlinks followed (a Hugging Face cache links snapshot files to its blobs; the
+ * bundle stores the content). A link loop or a special file is an error naming the path.
+ */
+async function sizeOf(path: string, seen: ReadonlySet<string> = new Set()): Promise<{ files: number; bytes: number }> {
   const info = await stat(path);
   if (info.isFile()) return { files: 1, bytes: info.size };
-  const { files } = await walkFiles(path);
-  return { files: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0) };
+  if (!info.isDirectory()) throw new BundleError("input", `${path} is neither a file nor a folder`);
+  const real = await realpath(path);
+  if (seen.has(real)) throw new BundleError("input", `${path}: symlink loop (back to ${real})`);
+  let total = { files: 0, bytes: 0 };
+  for (const entry of await readdir(path)) {
+    const inner = await sizeOf(join(path, entry), new Set([...seen, real]));
+    total = { files: total.files + inner.files, bytes: total.bytes + inner.bytes };
+  }
+  return total;
 }
 
 async function sourceCommit(dir: string): Promise<string | null> {
@@ -68,22 +79,43 @@ async function sourceCommit(dir: string): Promise<string | null> {
   }
 }
 
-/** Blobs left by an interrupted create are kept only if their content still hashes to their name. */
-async function pruneBadBlobs(layout: string): Promise<number> {
+/**
+ * What an interrupted run left in `<out>.partial`: OCI blobs are kept when their content still hashes to their name,
+ * everything else (the layout's index, manifests, models, dump, lists) is removed and written afresh, so nothing
+ * stale from an older stack file survives. Returns the digests (hex) kept.
+ */
+async function resumePartial(partial: string): Promise<Set<string>> {
+  const kept = new Set<string>();
+  if (!(await stat(partial).catch(() => undefined))) return kept;
+  const layout = join(partial, IMAGES_DIR);
   const blobs = join(layout, "blobs", "sha256");
-  const { files } = await walkFiles(blobs).catch(() => ({ files: [] as { path: string; size: number }[] }));
-  let kept = 0;
+  const others = async (dir: string, keep: string) => {
+    for (const entry of await readdir(dir).catch(() => [] as string[])) if (entry !== keep) await rm(join(dir, entry), { recursive: true, force: true });
+  };
+  await others(partial, IMAGES_DIR);
+  await others(layout, "blobs");
+  await others(join(layout, "blobs"), "sha256");
+  const { files, odd } = await walkFiles(blobs).catch(() => ({ files: [] as { path: string; size: number }[], odd: [] as string[] }));
+  for (const path of odd) await rm(join(blobs, path), { recursive: true, force: true });
   await mapLimit(files, async (f) => {
-    const { sha256, size } = await hashFile(join(blobs, f.path));
-    if (sha256 === f.path) kept += size;
+    const { sha256 } = await hashFile(join(blobs, f.path));
+    if (sha256 === f.path) kept.add(f.path);
     else await rm(join(blobs, f.path));
   });
   return kept;
 }
 
+/** Removes blobs no image of the layout references (left by an earlier run for other pins): each stored blob is needed. */
+async function dropUnreferencedBlobs(layout: string): Promise<void> {
+  const reachable = await reachableBlobs(layout);
+  const blobs = join(layout, "blobs", "sha256");
+  for (const name of await readdir(blobs)) if (!reachable.has(name)) await rm(join(blobs, name), { recursive: true, force: true });
+}
+
 /**
- * Builds a bundle for one stack into `<out>.partial`, then renames it to `<out>`: an interrupted or failed create
- * never leaves a folder that verifies, and a re-run reuses the verified blobs the last one wrote.
+ * Builds a bundle for one stack into `<out>.partial` (and, with `archive`, its tar under `.partial` names), then
+ * renames it to `<out>`: an interrupted or failed create never leaves a folder or archive that verifies, and a
+ * re-run reuses the verified blobs the last one wrote.
  */
 export async function createBundle(options: CreateOptions): Promise<CreateResult> {
   const progress = options.progress ?? silentProgress;
@@ -105,7 +137,10 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
         config.models.map(async (model) => {
           const rel = modelFilesPath(model);
           const from = join(resolve(options.modelsDir as string), rel);
-          const size = await sizeOf(from).catch(() => undefined);
+          const size = await sizeOf(from).catch((error: unknown) => {
+            if (error instanceof BundleError) throw new BundleError("input", `model ${model.name}: ${error.message}`);
+            return undefined;
+          });
           if (!size) throw new BundleError("input", `model ${model.name}: expected its files at ${from} (--models-dir/${rel})`);
           return { model, rel, from, ...size };
         }),
@@ -114,17 +149,33 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
 
   const partial = `${out}.partial`;
   const layout = join(partial, IMAGES_DIR);
-  const reused = (await stat(layout).catch(() => undefined)) ? await pruneBadBlobs(layout) : 0;
+  const kept = await resumePartial(partial);
 
-  // Space: images (less what a previous run left), models, and the database at its on-disk size (the dump is smaller).
-  const imageSizes = await Promise.all(images.map((image) => imageBytes(sourceRef(image, options.sourceRegistry), options)));
-  const imageTotal = imageSizes.reduce((a, b) => a + b, 0);
-  const modelTotal = models.reduce((sum, m) => sum + m.bytes, 0);
+  // Space: the images' unique blobs not already kept from a previous run, the models, the database at its on-disk
+  // size (the dump is smaller), and with --archive a tar of all of it.
+  const blobSets = await Promise.all(images.map((image) => imageBlobs(sourceRef(image, options.sourceRegistry), options)));
+  const unique = new Map<string, number>();
+  const introduced = blobSets.map((blobs) => {
+    let bytes = 0;
+    for (const [digest, size] of blobs) {
+      if (unique.has(digest)) continue;
+      unique.set(digest, size);
+      bytes += size;
+    }
+    return bytes;
+  });
+  const sum = (values: Iterable<number>) => [...values].reduce((a, b) => a + b, 0);
+  const imageTotal = sum(unique.values());
+  const imageNew = sum([...unique].filter(([digest]) => !kept.has(digest)).map(([, size]) => size));
+  const modelTotal = sum(models.map((m) => m.bytes));
   const databaseTotal = options.dbUrl ? await databaseSize(options.dbUrl) : 0;
-  const needed = Math.max(0, imageTotal - reused) + modelTotal + databaseTotal;
+  // Manifests, the index, bundle.json and SHA256SUMS: small; 1 MiB covers them.
+  const archiveTotal = options.archive ? tarBytes(unique.size + sum(models.map((m) => m.files)) + 100, imageTotal + modelTotal + databaseTotal + 1024 ** 2) : 0;
+  const needed = imageNew + modelTotal + databaseTotal + archiveTotal;
   const free = await (options.freeBytes ?? statfsFree)(dirname(out));
   if (needed > free) {
-    throw new BundleError("space", `not enough disk space in ${dirname(out)}: the bundle needs ${human(needed)} (images ${human(Math.max(0, imageTotal - reused))}, models ${human(modelTotal)}, database ${human(databaseTotal)}), ${human(free)} available`);
+    const parts = [`images ${human(imageNew)}`, `models ${human(modelTotal)}`, `database ${human(databaseTotal)}`, ...(archiveTotal ? [`archive ${human(archiveTotal)}`] : [])];
+    throw new BundleError("space", `not enough disk space in ${dirname(out)}: the bundle needs ${human(needed)} (${parts.join(", ")}), ${human(free)} available`);
   }
   await mkdir(layout, { recursive: true });
 
@@ -132,8 +183,9 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
   for (const [i, image] of images.entries()) {
     progress.message(`copying ${image.name} ${image.reference}`);
     await copyIntoLayout(partial, image, { ...options, ...(options.sourceRegistry ? { mirror: options.sourceRegistry } : {}) });
-    progress.advance(imageSizes[i] ?? 0);
+    progress.advance(introduced[i] ?? 0);
   }
+  await dropUnreferencedBlobs(layout);
 
   let synth;
   try {
@@ -149,7 +201,7 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
   for (const m of models) {
     const to = join(partial, "models", m.rel);
     await mkdir(dirname(to), { recursive: true });
-    await cp(m.from, to, { recursive: true, force: true });
+    await cp(m.from, to, { recursive: true, force: true, dereference: true });
     progress.advance(m.bytes);
   }
 
@@ -174,8 +226,12 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
   await writeFile(join(partial, BUNDLE_JSON), `${JSON.stringify(manifest, null, 2)}\n`);
   const bundleJson = await hashFile(join(partial, BUNDLE_JSON));
   await writeFile(join(partial, SHA256SUMS), formatSha256Sums([...manifest.files, { path: BUNDLE_JSON, sha256: bundleJson.sha256 }].sort((a, b) => (a.path < b.path ? -1 : 1))));
+  let archive: string[] = [];
+  if (options.archive) {
+    progress.phase("archive", tarBytes(manifest.files.length + 2, sum(manifest.files.map((f) => f.size))));
+    archive = await writeArchive(partial, `${out}.tar`, options.splitBytes, (n) => progress.advance(n));
+  }
   await rename(partial, out);
   progress.done();
-  const archive = options.archive ? await writeArchive(out, options.splitBytes) : [];
   return { dir: out, manifest, archive };
 }

@@ -1,9 +1,12 @@
-import { mkdir, open, readFile, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { redactUrl } from "../registry/connection.js";
+import { openBundle, PARTS_SUFFIX } from "./archive.js";
 import { BundleError } from "./errors.js";
+import { hashFile } from "./hash.js";
 import { lastLine } from "./images.js";
 import { BUNDLE_JSON, bundleManifestSchema } from "./manifest.js";
+import { unsafePathReason } from "./paths.js";
 import { run, toolVersion } from "./tools.js";
 
 /** Runs psql/pg_dump/pg_restore; a failure becomes one line that never contains the URL. */
@@ -37,7 +40,7 @@ export async function dumpDatabase(url: string, file: string): Promise<{ file: s
 export type RestoreMode = "replace" | "merge";
 
 export interface RestoreOptions {
-  /** A bundle folder (its db/registry.dump), a custom-format dump, or a plain SQL dump. */
+  /** A bundle (folder, `.tar` or `.tar.parts`: its db/registry.dump, checked against bundle.json), a custom-format dump, or a plain SQL dump. */
   readonly source: string;
   readonly url: string;
   readonly mode: RestoreMode;
@@ -52,6 +55,8 @@ export interface RestoreResult {
   /** merge: rows inserted, and rows whose key exists in the target with other values (kept as they are). */
   readonly inserted: readonly string[];
   readonly conflicts: readonly string[];
+  /** Anything the operator should know about how the dump was applied (e.g. `\restrict` lines removed). */
+  readonly notes: readonly string[];
 }
 
 interface DumpFile {
@@ -60,13 +65,33 @@ interface DumpFile {
   readonly version: string;
 }
 
-async function locateDump(source: string): Promise<DumpFile> {
-  const manifestText = await readFile(join(source, BUNDLE_JSON), "utf8").catch(() => undefined);
-  if (manifestText !== undefined) {
-    const manifest = bundleManifestSchema.parse(JSON.parse(manifestText));
-    if (!manifest.database) throw new BundleError("input", `bundle ${source} has no database dump (it was created without --db-url)`);
-    return { path: join(source, manifest.database.path), format: "custom", version: manifest.database.serverVersion };
+/** Whether `source` is a bundle (folder with bundle.json, `.tar` or `.tar.parts`) rather than a dump file. */
+async function isBundle(source: string): Promise<boolean> {
+  if (source.endsWith(".tar") || source.endsWith(PARTS_SUFFIX)) return true;
+  const info = await stat(source).catch(() => undefined);
+  return info?.isDirectory() === true;
+}
+
+/**
+ * The dump inside an opened bundle, after checking its sha256 and size against bundle.json: `db restore <bundle>`
+ * never restores a dump that was altered after create, even when the rest of the bundle was not verified.
+ */
+async function bundledDump(dir: string): Promise<DumpFile> {
+  const manifestText = await readFile(join(dir, BUNDLE_JSON), "utf8").catch(() => undefined);
+  if (manifestText === undefined) throw new BundleError("input", `${dir} is not a bundle: no ${BUNDLE_JSON}`);
+  const manifest = bundleManifestSchema.parse(JSON.parse(manifestText));
+  if (!manifest.database) throw new BundleError("input", `the bundle has no database dump (it was created without --db-url)`);
+  const listed = manifest.files.find((f) => f.path === manifest.database?.path);
+  if (!listed || unsafePathReason(listed.path)) throw new BundleError("integrity", `the bundle's database dump ${manifest.database.path} is not listed in ${BUNDLE_JSON} with a safe path`);
+  const actual = await hashFile(join(dir, listed.path)).catch(() => undefined);
+  if (!actual) throw new BundleError("integrity", `the bundle's database dump ${listed.path} is missing`);
+  if (actual.sha256 !== listed.sha256 || actual.size !== listed.size) {
+    throw new BundleError("integrity", `the bundle's database dump ${listed.path} is altered (sha256 ${actual.sha256}, ${actual.size} bytes; ${BUNDLE_JSON} says ${listed.sha256}, ${listed.size} bytes); nothing restored`);
   }
+  return { path: join(dir, listed.path), format: "custom", version: manifest.database.serverVersion };
+}
+
+async function dumpFile(source: string): Promise<DumpFile> {
   const handle = await open(source).catch(() => undefined);
   if (!handle) throw new BundleError("input", `no dump at ${source}`);
   const head = Buffer.alloc(5);
@@ -91,12 +116,52 @@ export function stripRestrictLines(sql: string): string {
 }
 
 /**
+ * Whether a psql version understands `\restrict` (added in 17.6, 16.10, 15.14, 14.19 and 13.22, August 2025):
+ * between `\restrict` and `\unrestrict` it refuses every other backslash command, so a dump cannot smuggle in
+ * `\!` shell commands or `\o` file writes.
+ */
+export function psqlSupportsRestrict(version: string): boolean {
+  const match = /(\d+)(?:\.(\d+))?/.exec(version);
+  if (!match) return false;
+  const [maj, min] = [Number(match[1]), Number(match[2] ?? 0)];
+  const firstMinor: Record<number, number> = { 13: 22, 14: 19, 15: 14, 16: 10, 17: 6 };
+  if (maj >= 18) return true;
+  const needed = firstMinor[maj];
+  return needed !== undefined && min >= needed;
+}
+
+/**
+ * A plain dump as psql will run it. `\restrict` lines are kept when this psql understands them (the protection they
+ * give matters most for a dump that crossed to another site); with an older psql they are removed, and a note says so.
+ */
+async function plainScript(dump: DumpFile, notes: string[]): Promise<string> {
+  const sql = await readFile(dump.path, "utf8");
+  if (!/^\\restrict\b/m.test(sql)) return sql;
+  const psql = await toolVersion("psql");
+  if (psqlSupportsRestrict(psql)) return sql;
+  notes.push(`${basename(dump.path)}: \\restrict lines removed because ${psql} does not understand them; the dump's backslash commands were not restricted (upgrade psql to 15.14, 16.10, 17.6 or later)`);
+  return stripRestrictLines(sql);
+}
+
+/**
  * Restores the registry database from a dump. Refuses a target older (major) than the dump's server; takes a
  * backup of the target first (kept, path returned); replace drops and restores, merge adds only the rows missing
  * from the target and reports conflicts. Either way one transaction: a failure leaves the target as it was.
+ * A bundle source (folder, `.tar`, `.tar.parts`) has its dump checked against bundle.json first.
  */
 export async function restoreDatabase(options: RestoreOptions): Promise<RestoreResult> {
-  const dump = await locateDump(resolve(options.source));
+  const source = resolve(options.source);
+  if (!(await isBundle(source))) return restoreDump(await dumpFile(source), options);
+  // From an archive, only bundle.json and the dump are unpacked.
+  const opened = await openBundle(source, (name) => name === BUNDLE_JSON || name.startsWith("db/"));
+  try {
+    return await restoreDump(await bundledDump(opened.dir), options);
+  } finally {
+    await opened.cleanup();
+  }
+}
+
+async function restoreDump(dump: DumpFile, options: RestoreOptions): Promise<RestoreResult> {
   const target = await serverVersion(options.url);
   if (target.major < major(dump.version)) {
     throw new BundleError("database", `the dump comes from PostgreSQL ${dump.version}, the target runs ${target.text}: restoring into an older major version is not supported; upgrade the target first`);
@@ -107,16 +172,17 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
   await mkdir(backupDir, { recursive: true });
   await pg("pg_dump", ["-Fc", "-f", backup, "-d", options.url], options.url, "backing up the target before the restore");
 
+  const notes: string[] = [];
+  const versions = { backup, dumpVersion: dump.version, targetVersion: target.text };
   if (options.mode === "replace") {
     if (dump.format === "custom") {
       await pg("pg_restore", ["--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error", "-d", options.url, dump.path], options.url, `restoring ${basename(dump.path)}`);
     } else {
-      const sql = stripRestrictLines(await readFile(dump.path, "utf8"));
-      await pg("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", options.url, "-f", "-"], options.url, `restoring ${basename(dump.path)}`, sql);
+      await pg("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", options.url, "-f", "-"], options.url, `restoring ${basename(dump.path)}`, await plainScript(dump, notes));
     }
-    return { backup, dumpVersion: dump.version, targetVersion: target.text, inserted: [], conflicts: [] };
+    return { ...versions, inserted: [], conflicts: [], notes };
   }
-  return { backup, dumpVersion: dump.version, targetVersion: target.text, ...(await merge(dump, options.url)) };
+  return { ...versions, ...(await merge(dump, options.url)), notes };
 }
 
 const TABLE = "public.model_registry_entries";

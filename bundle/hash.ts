@@ -28,3 +28,17 @@ export async function mapLimit<T, R>(items: readonly T[], fn: (item: T) => Promi
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return out;
 }
+
+/** `<hex>  <path>` lines, as `sha256sum` writes and `sha256sum -c` reads them. */
+export function parseSha256Sums(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const match = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    if (match) out.set(match[2] as string, match[1] as string);
+  }
+  return out;
+}
+
+export function formatSha256Sums(entries: readonly { path: string; sha256: string }[]): string {
+  return entries.map((e) => `${e.sha256}  ${e.path}\n`).join("");
+}

@@ -50,18 +50,49 @@ export function digestOf(bytes: Buffer): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
-/** Bytes an image will take in a layout: its manifests, configs and layers (an index counts every platform). */
-export async function imageBytes(ref: string, access: RegistryAccess): Promise<number> {
+/**
+ * The blobs an image is made of, by digest (hex) with their sizes: its manifest (for an index, the index and every
+ * platform's manifest), configs and layers. Layers shared by several images appear under one digest, so the union
+ * over a stack's images is exactly what its OCI layout stores.
+ */
+export async function imageBlobs(ref: string, access: RegistryAccess): Promise<Map<string, number>> {
   const raw = await rawManifest(ref, access);
   if (!raw) throw new BundleError("image", `cannot read ${ref.replace(/^docker:\/\//, "")}: not found or registry unreachable`);
-  const manifest = JSON.parse(raw.toString("utf8")) as { manifests?: { digest: string; size: number }[]; config?: { size: number }; layers?: { size: number }[] };
+  const blobs = new Map([[digestOf(raw).slice(7), raw.length]]);
+  const manifest = JSON.parse(raw.toString("utf8")) as OciDocument;
   if (manifest.manifests) {
     const base = ref.slice(0, ref.lastIndexOf("@"));
-    let total = raw.length;
-    for (const entry of manifest.manifests) total += await imageBytes(`${base}@${entry.digest}`, access);
-    return total;
+    for (const entry of manifest.manifests) for (const [digest, size] of await imageBlobs(`${base}@${entry.digest}`, access)) blobs.set(digest, size);
+    return blobs;
   }
-  return raw.length + (manifest.config?.size ?? 0) + (manifest.layers ?? []).reduce((sum, l) => sum + l.size, 0);
+  for (const leaf of [...(manifest.config ? [manifest.config] : []), ...(manifest.layers ?? [])]) blobs.set(leaf.digest.replace(/^sha256:/, ""), leaf.size);
+  return blobs;
+}
+
+interface OciDocument {
+  readonly manifests?: readonly { digest: string; size: number; annotations?: Record<string, string> }[];
+  readonly config?: { digest: string; size: number };
+  readonly layers?: readonly { digest: string; size: number }[];
+  readonly blobs?: readonly { digest: string; size: number }[];
+}
+
+/**
+ * Every blob (hex digest) the layout's index.json reaches: indexes, manifests, configs, layers. Only manifests and
+ * indexes are read (small JSON documents); layers are never opened.
+ */
+export async function reachableBlobs(layout: string): Promise<Set<string>> {
+  const index = JSON.parse(await readFile(join(layout, "index.json"), "utf8")) as OciDocument;
+  const reached = new Set<string>();
+  const hex = (digest: string) => digest.replace(/^sha256:/, "");
+  const visitManifest = async (digest: string): Promise<void> => {
+    if (reached.has(hex(digest))) return;
+    reached.add(hex(digest));
+    const doc = JSON.parse(await readFile(join(layout, "blobs", "sha256", hex(digest)), "utf8")) as OciDocument;
+    for (const child of doc.manifests ?? []) await visitManifest(child.digest);
+    for (const leaf of [...(doc.config ? [doc.config] : []), ...(doc.layers ?? []), ...(doc.blobs ?? [])]) reached.add(hex(leaf.digest));
+  };
+  for (const entry of index.manifests ?? []) await visitManifest(entry.digest);
+  return reached;
 }
 
 /** Copies one pinned image into the shared OCI layout by digest, then proves the layout holds that digest. */

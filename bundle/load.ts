@@ -7,6 +7,7 @@ import { hashFile, mapLimit } from "./hash.js";
 import { digestOf, lastLine, layoutRef, rawManifest, type RegistryAccess } from "./images.js";
 import { BUNDLE_JSON, bundleManifestSchema, type BundleImage, type BundleManifest } from "./manifest.js";
 import { silentProgress, type Progress } from "./progress.js";
+import { insideDir, unsafePathReason } from "./paths.js";
 import { run } from "./tools.js";
 import { assertVerified } from "./verify.js";
 import { readFile } from "node:fs/promises";
@@ -68,11 +69,16 @@ export async function loadBundle(options: LoadOptions, warn: (text: string) => v
     let manifest: BundleManifest;
     if (options.skipVerify) {
       warn("WARNING: --skip-verify: the bundle's checksums, OCI blobs and image list were NOT verified; corrupted or tampered content may be loaded.");
-      manifest = bundleManifestSchema.parse(JSON.parse(await readFile(join(dir, BUNDLE_JSON), "utf8")));
+      try {
+        manifest = bundleManifestSchema.parse(JSON.parse(await readFile(join(dir, BUNDLE_JSON), "utf8")));
+      } catch (error) {
+        throw new BundleError("integrity", `cannot read ${BUNDLE_JSON} of ${options.source}: ${(error as Error).message.split("\n")[0]}`);
+      }
     } else {
       manifest = await assertVerified(dir, { onTotal: (bytes) => progress.phase("verify", bytes), onBytes: (n) => progress.advance(n) });
       progress.done();
     }
+    if (options.dbUrl && !manifest.database) throw new BundleError("input", `the bundle has no database dump (it was created without --db-url); drop --db-url or bring a bundle with one`);
     const images: ImageLoadReport[] = [];
     for (const image of manifest.images) {
       const target = `${options.registry}/${image.repository}`;
@@ -104,6 +110,9 @@ export async function loadBundle(options: LoadOptions, warn: (text: string) => v
 /** Copies `models/…` to the target folder and re-hashes every copied file against bundle.json. */
 async function copyModels(dir: string, manifest: BundleManifest, target: string): Promise<string[]> {
   const files = manifest.files.filter((f) => f.path.startsWith("models/"));
+  // Checked here too: with --skip-verify nothing else has looked at these paths.
+  const unsafe = files.filter((f) => unsafePathReason(f.path) || !insideDir(target, relative("models", f.path)));
+  if (unsafe.length > 0) throw new BundleError("integrity", `bundle.json lists model files outside the bundle's models/ folder, nothing copied: ${unsafe.map((f) => f.path).join(", ")}`);
   await mapLimit(files, async (f) => {
     const to = join(target, relative("models", f.path));
     await mkdir(dirname(to), { recursive: true });

@@ -1,11 +1,11 @@
+import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
 import { createBundle } from "../../bundle/create.js";
 import { BundleError } from "../../bundle/errors.js";
 import { loadBundle } from "../../bundle/load.js";
-import { openBundle } from "../../bundle/archive.js";
 import { barProgress, human, jsonProgress, silentProgress, type Progress } from "../../bundle/progress.js";
-import { formatProblems, verifyBundle } from "../../bundle/verify.js";
+import { formatProblems, verifyArchive, verifyBundle } from "../../bundle/verify.js";
 import { DB_URL_ENV } from "../../registry/connection.js";
 import { stackFileName } from "../../stacks/config/load.js";
 import { processIo as baseIo, type CliIo } from "../io.js";
@@ -91,19 +91,18 @@ export function bundleCommand(io: BundleCliIo = bundleIo()): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .action(async (path: string, o: { json?: boolean }) =>
       reportBundleErrors(io, async () => {
-        const opened = await openBundle(path);
+        const info = await stat(path).catch(() => undefined);
+        if (!info) throw new BundleError("input", `no bundle at ${path}`);
         // JSON mode keeps stdout for the report; the bar goes to a terminal's stderr only.
         const progress = o.json ? silentProgress : progressFor(io, false);
-        try {
-          const report = await verifyBundle(opened.dir, { onTotal: (bytes) => progress.phase("verify", bytes), onBytes: (n) => progress.advance(n) });
-          progress.done();
-          if (o.json) io.stdout(`${JSON.stringify({ ok: report.ok, files: report.files, bytes: report.bytes, problems: report.problems }, null, 2)}\n`);
-          else if (report.ok) io.stdout(`OK: ${path}: ${report.files} files, ${human(report.bytes)} verified\n`);
-          else io.stderr(`error: ${path} does not verify (${report.problems.length} problem(s)):\n${formatProblems(report.problems)}\n`);
-          if (!report.ok) io.setExitCode(1);
-        } finally {
-          await opened.cleanup();
-        }
+        const hooks = { onTotal: (bytes: number) => progress.phase("verify", bytes), onBytes: (n: number) => progress.advance(n) };
+        // A folder is hashed in parallel; an archive is read as it streams, without unpacking.
+        const report = info.isDirectory() ? await verifyBundle(path, hooks) : await verifyArchive(path, hooks);
+        progress.done();
+        if (o.json) io.stdout(`${JSON.stringify({ ok: report.ok, files: report.files, bytes: report.bytes, problems: report.problems }, null, 2)}\n`);
+        else if (report.ok) io.stdout(`OK: ${path}: ${report.files} files, ${human(report.bytes)} verified\n`);
+        else io.stderr(`error: ${path} does not verify (${report.problems.length} problem(s)):\n${formatProblems(report.problems)}\n`);
+        if (!report.ok) io.setExitCode(1);
       }),
     );
 
@@ -140,7 +139,11 @@ export function bundleCommand(io: BundleCliIo = bundleIo()): Command {
         }
         for (const image of result.images) io.stdout(`${image.verified ? "ok" : "MISSING"}  ${image.name.padEnd(9)} ${image.action.padEnd(8)} ${image.target}\n`);
         if (result.models.length) io.stdout(`models: ${result.models.length} files copied to ${o.modelsTarget} and re-checked\n`);
-        if (result.database) io.stdout(`database: restored (${o.dbMode}); backup of the previous state: ${result.database.backup}\n`);
+        if (result.database) {
+          io.stdout(`database: restored (${o.dbMode}); backup of the previous state: ${result.database.backup}\n`);
+          if (o.dbMode === "merge") io.stdout(`database: ${result.database.inserted.length} row(s) added, ${result.database.conflicts.length} conflict(s) kept as the target has them${result.database.conflicts.length ? `: ${result.database.conflicts.join(", ")}` : ""}\n`);
+          for (const note of result.database.notes) io.stderr(`note: ${note}\n`);
+        }
       }),
     );
   return bundle;

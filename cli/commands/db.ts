@@ -33,7 +33,7 @@ export function dbCommand(io: BundleCliIo = bundleIo()): Command {
 
   db.command("restore")
     .description("Restore a dump (bundle folder, custom or plain pg_dump file) in one transaction, after backing up the target")
-    .argument("<source>", "bundle folder, .dump (custom format) or .sql (plain)")
+    .argument("<source>", "bundle (folder, .tar or .tar.parts; its dump is checked against bundle.json), .dump (custom format) or .sql (plain)")
     .option("--db-url <url>", `target database (default: $${DB_URL_ENV}); never printed`)
     .addOption(new Option("--mode <mode>", "replace: drop and restore; merge: add only rows missing from the target, report conflicts").choices(["replace", "merge"]).makeOptionMandatory())
     .option("--backup-dir <dir>", "where the backup of the target goes", "modelfleet-backups")
@@ -44,6 +44,7 @@ export function dbCommand(io: BundleCliIo = bundleIo()): Command {
       await reportBundleErrors(io, async () => {
         const result = await restoreDatabase({ source, url: target, mode: o.mode, backupDir: o.backupDir });
         io.stdout(`Backup of the target before the restore: ${result.backup}\n`);
+        for (const note of result.notes) io.stderr(`note: ${note}\n`);
         io.stdout(`Restored (${o.mode}) a PostgreSQL ${result.dumpVersion} dump into PostgreSQL ${result.targetVersion}.\n`);
         if (o.mode === "merge") {
           io.stdout(`${result.inserted.length} row(s) added${result.inserted.length ? `: ${result.inserted.join(", ")}` : ""}\n`);

@@ -36,20 +36,21 @@ export function promoteCommand(io: PromoteCliIo = { ...baseIo(), env: process.en
     .option("--write", "apply the diff to the target file (comments and order kept); without it, only print")
     .option("--only <models>", "comma-separated model names; image pins are then left alone")
     .option("--json", "print the diff as JSON")
-    .option("--require-ready", "refuse unless every promoted model is ready in the source environment's registry with the same digest")
+    .option("--require-ready", "refuse unless every affected model (changed, added, or on a re-pinned engine image) is ready in the source environment's registry, on the same digest, freshly health-checked")
     .option("--db-url <url>", `registry database for --require-ready (default: $${DB_URL_ENV}); never printed`)
-    .option("--stale-after <seconds>", "health-check freshness for --require-ready", String(DEFAULT_STALE_AFTER_SECONDS))
+    .option("--stale-after <seconds>", `health-check freshness for --require-ready (default: the source stack's registry.staleAfterSeconds, ${DEFAULT_STALE_AFTER_SECONDS} unless set)`)
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .addHelpText("after", "\nEnvironment-specific keys (namespace, replicas, resources, CORS origins, secrets, offline registry) are never touched.\nExit codes: 0 done (or nothing to do), 1 refused (validation, policies, readiness), 2 bad input (unknown stack, unreadable file).")
+    .addHelpText("after", "\nEnvironment-specific keys (namespace, replicas, resources, CORS origins, secrets, offline registry) are never touched.\nExit codes: 0 done (or nothing to do), 1 refused (validation, policies, readiness, registry unreachable), 2 bad input (unknown stack, unreadable or malformed file, bad flag, no database URL).")
     .action(async (options: PromoteCliOptions) => {
       const only = options.only?.split(",").map((s) => s.trim()).filter(Boolean);
       try {
-        const staleAfter = Number(options.staleAfter);
-        if (!Number.isInteger(staleAfter) || staleAfter < 1) throw new PromoteError("input", `--stale-after must be a whole number of seconds, got "${options.staleAfter}"`);
-        const gate = options.requireReady
+        const staleAfter = options.staleAfter === undefined ? undefined : Number(options.staleAfter);
+        if (staleAfter !== undefined && (!Number.isInteger(staleAfter) || staleAfter < 1)) throw new PromoteError("input", `--stale-after must be a whole number of seconds, got "${options.staleAfter}"`);
+        // Resolved before any file is read, so a missing URL is reported up front rather than after the diff.
+        const url = options.requireReady ? resolveDatabaseUrl(options.dbUrl, io.env) : undefined;
+        const gate = url
           ? async (source: Parameters<typeof readinessGate>[1], models: readonly string[]) => {
-              const url = resolveDatabaseUrl(options.dbUrl, io.env);
-              const failures = await withConnection(url, (client) => readinessGate(client, source, models, staleAfter));
+              const failures = await withConnection(url, (client) => readinessGate(client, source, models, staleAfter ?? source.registry.staleAfterSeconds));
               return failures.map((f) => `${f.model}: ${f.reason}`);
             }
           : undefined;
@@ -63,10 +64,13 @@ export function promoteCommand(io: PromoteCliIo = { ...baseIo(), env: process.en
         });
         if (options.json) {
           const changes = result.changes.map((c) => ({ kind: c.kind, path: changePath(c), ...(c.kind === "set" ? { from: c.from ?? null, to: c.to ?? null } : c.kind === "add-model" ? { to: c.value } : {}) }));
-          io.stdout(`${JSON.stringify({ from: result.from, to: result.to, changes, models: result.models, written: result.written }, null, 2)}\n`);
+          io.stdout(`${JSON.stringify({ from: result.from, to: result.to, changes, models: result.models, affected: result.affected, written: result.written, formatting: result.formatting }, null, 2)}\n`);
         } else {
           io.stdout(formatChanges(result));
-          if (result.changes.length > 0) io.stdout(result.written ? `Wrote Pulumi.${result.to}.yaml; review it with git diff, then pulumi preview --stack ${result.to}.\n` : "Nothing written (dry run); add --write to apply.\n");
+          if (result.changes.length > 0) {
+            if (result.formatting === "reprinted") io.stdout(`Note: an edit could not be spliced into Pulumi.${result.to}.yaml line by line, so the YAML writer prints the whole file: comments and key order are kept, spacing may change.\n`);
+            io.stdout(result.written ? `Wrote Pulumi.${result.to}.yaml; review it with git diff, then pulumi preview --stack ${result.to}.\n` : "Nothing written (dry run); add --write to apply.\n");
+          }
         }
       } catch (error) {
         if (error instanceof PromoteError) {
@@ -76,7 +80,7 @@ export function promoteCommand(io: PromoteCliIo = { ...baseIo(), env: process.en
         }
         if (isRegistryError(error)) {
           io.stderr(`error: ${error.message}\n`);
-          io.setExitCode(1);
+          io.setExitCode(error.kind === "input" ? 2 : 1);
           return;
         }
         throw error;

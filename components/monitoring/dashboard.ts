@@ -30,6 +30,18 @@ function modelTargets(model: ResolvedModel, namespace: string): Record<"requests
   };
 }
 
+/**
+ * GPU use of a model's pods from DCGM's exporter. Scraped with `honorLabels: true` its series carry the workload's
+ * `namespace`/`pod`; scraped without (the GPU operator's default), Prometheus renames them `exported_namespace`/
+ * `exported_pod`. Both are read, so the panel works either way.
+ */
+export function gpuUtilization(namespace: string, deployment: string): string {
+  const pods = `${deployment}-.*`;
+  const honored = `DCGM_FI_DEV_GPU_UTIL{namespace="${namespace}",pod=~"${pods}"}`;
+  const exported = `label_replace(DCGM_FI_DEV_GPU_UTIL{exported_namespace="${namespace}",exported_pod=~"${pods}"}, "pod", "$1", "exported_pod", "(.*)")`;
+  return `avg by (pod) (${honored} or ${exported})`;
+}
+
 /** A Grafana dashboard (JSON model) with one row per model: traffic, latency, tokens, GPU use. Stable ids. */
 export function buildDashboard(config: StackConfig): Record<string, unknown> {
   let id = 0;
@@ -51,7 +63,7 @@ export function buildDashboard(config: StackConfig): Record<string, unknown> {
     panel("Requests", targets.requests, 0, "short");
     panel(model.engine === "vllm" ? "Latency p95" : "Generation speed", targets.latency, 6, model.engine === "vllm" ? "s" : "short");
     panel("Generated tokens/s", targets.tokens, 12, "short");
-    panel("GPU utilization", { expr: `avg by (pod) (DCGM_FI_DEV_GPU_UTIL{namespace="${config.namespace}",pod=~"${model.serviceName}-.*"})`, legendFormat: "{{pod}}" }, 18, "percent");
+    panel("GPU utilization", { expr: gpuUtilization(config.namespace, model.serviceName), legendFormat: "{{pod}}" }, 18, "percent");
   });
   return {
     uid: `modelfleet-${config.stack}`,

@@ -15,6 +15,8 @@ export function buildPrometheusRules(config: StackConfig): K8sObject[] {
   if (!config.monitoring.serviceMonitor) return [];
   const ns = config.namespace;
   const severity = config.environment === "production" ? "critical" : "warning";
+  const healthJob = `namespace="${ns}",cronjob="${REGISTRY_HEALTH_NAME}"`;
+  const staleAfter = config.registry.staleAfterSeconds;
   const perModel = config.models.map((m) => ({
     alert: "ModelfleetModelNotReady",
     // Held for the model's startup budget: a model still loading inside its budget is not an incident.
@@ -45,10 +47,14 @@ export function buildPrometheusRules(config: StackConfig): K8sObject[] {
               },
               {
                 alert: "ModelfleetRegistryHealthCheckFailing",
-                expr: `time() - kube_cronjob_status_last_successful_time{namespace="${ns}",cronjob="${REGISTRY_HEALTH_NAME}"} > 300`,
-                for: "2m",
+                // Stale: no success within the router's freshness window; or it never succeeded at all (no series).
+                expr: `(time() - kube_cronjob_status_last_successful_time{${healthJob}} > ${staleAfter}) or (kube_cronjob_info{${healthJob}} unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{${healthJob}})`,
+                for: "5m",
                 labels: { severity },
-                annotations: { summary: "The registry health check has not succeeded for 5 minutes", description: `CronJob ${ns}/${REGISTRY_HEALTH_NAME} keeps failing: models drop out of routing once their last check is stale.` },
+                annotations: {
+                  summary: "The registry health check is failing or stale",
+                  description: `CronJob ${ns}/${REGISTRY_HEALTH_NAME} has not succeeded within ${staleAfter}s (registry.staleAfterSeconds): the router ignores models whose last check is older than that, so they drop out of routing. See docs/troubleshooting.md.`,
+                },
               },
               ...perModel,
               {

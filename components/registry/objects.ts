@@ -1,5 +1,5 @@
 import { ApiObject, type Chart } from "cdk8s";
-import type { ResolvedModel, StackContext } from "../../stacks/config/types.js";
+import type { ResolvedModel, StackConfig, StackContext } from "../../stacks/config/types.js";
 import { canonical, renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { REGISTRY_HEALTH_LABELS, stackLabels } from "../shared/labels.js";
@@ -18,17 +18,30 @@ import {
   REGISTRY_SECRET_NAME,
   SECRET_KEYS,
 } from "./names.js";
-import { registrationSql, registryScripts, SCRIPTS_MOUNT, shortHash } from "./scripts.js";
+import { healthScripts, migrationSql, registrationSql, SCRIPTS_MOUNT, shortHash } from "./scripts.js";
 
 /**
  * The registry database's objects as pure builders. Groups follow the order Pulumi creates them in: the database
- * (in-cluster mode only), the scripts and migration Job, the registration Job (after every model is ready), the
- * health CronJob. None holds a secret value: everything reads the `modelfleet-registry-credentials` Secret.
+ * (in-cluster mode only), the migration Job, the registration Job (after every model is ready), the health CronJob.
+ * None holds a secret value: everything reads the `modelfleet-registry-credentials` Secret, which Pulumi creates
+ * (or, for GitOps, the operator: docs/registry-deploy.md).
  */
 
 const PGDATA_MOUNT = "/var/lib/postgresql/data";
 const RUN_DIR = "/var/run/postgresql";
-// Argo CD runs the registration after the models are healthy, as Pulumi does with dependsOn.
+/** Where a Job mounts its own script ConfigMap. */
+const JOB_SCRIPT_MOUNT = "/job";
+
+/** How long a finished registration Job (and its pod's log) stays for inspection before Kubernetes deletes it. */
+export const REGISTRATION_TTL_SECONDS = 86_400;
+
+// Pulumi's Kubernetes provider waits for a Job to complete; with this annotation a Job that failed is replaced (run
+// again) on the next `pulumi up` instead of being awaited forever.
+const PULUMI_REPLACE_UNREADY = { "pulumi.com/replaceUnready": "true" };
+// Argo CD: the migration runs after the database is healthy (wave 1), the health CronJob after the migration
+// (wave 2), and the registration after every model is healthy (a PostSync hook), as Pulumi's dependsOn orders them.
+const ARGO_AFTER_DATABASE = { "argocd.argoproj.io/sync-wave": "1" };
+const ARGO_AFTER_MIGRATION = { "argocd.argoproj.io/sync-wave": "2" };
 const ARGO_POST_SYNC = { "argocd.argoproj.io/hook": "PostSync", "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation" };
 
 function labels(ctx: StackContext, extra: Readonly<Record<string, string>>): Record<string, string> {
@@ -37,11 +50,10 @@ function labels(ctx: StackContext, extra: Readonly<Record<string, string>>): Rec
 
 const urlEnv = { name: "MODELFLEET_DB_URL", valueFrom: { secretKeyRef: { name: REGISTRY_SECRET_NAME, key: SECRET_KEYS.url } } };
 const tmpVolume = { name: "tmp", emptyDir: { sizeLimit: "64Mi" } };
-const scriptsVolume = { name: "scripts", configMap: { name: REGISTRY_SCRIPTS_NAME, defaultMode: 0o555 } };
 const smallResources = { limits: { cpu: "200m", memory: "128Mi" }, requests: { cpu: "50m", memory: "64Mi" } };
 
-/** A psql pod from the pinned postgres image, connected through the Secret's URL. */
-function psqlPod(ctx: StackContext, command: string[], extraVolumes: object[] = [], extraMounts: object[] = [], env: object[] = []): Record<string, unknown> {
+/** A psql pod from the pinned postgres image, connected through the Secret's URL, with one ConfigMap of scripts. */
+function psqlPod(ctx: StackContext, command: string[], scripts: { configMap: string; mountPath: string }, env: object[] = []): Record<string, unknown> {
   return {
     automountServiceAccountToken: false,
     restartPolicy: "Never",
@@ -55,10 +67,13 @@ function psqlPod(ctx: StackContext, command: string[], extraVolumes: object[] = 
         env: [urlEnv, { name: "HOME", value: "/tmp" }, ...env],
         resources: smallResources,
         securityContext: containerSecurityJson(POSTGRES_UID),
-        volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, { name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true }, ...extraMounts],
+        volumeMounts: [
+          { name: "tmp", mountPath: "/tmp" },
+          { name: "scripts", mountPath: scripts.mountPath, readOnly: true },
+        ],
       },
     ],
-    volumes: [tmpVolume, scriptsVolume, ...extraVolumes],
+    volumes: [tmpVolume, { name: "scripts", configMap: { name: scripts.configMap, defaultMode: 0o555 } }],
   };
 }
 
@@ -107,6 +122,9 @@ function database(chart: Chart, ctx: StackContext): void {
           volumes: [{ name: "run", emptyDir: { sizeLimit: "16Mi" } }, tmpVolume],
         },
       },
+      // The data outlives the StatefulSet: deleting or scaling it never deletes the claim (Kubernetes' default,
+      // stated because the registry holds what operators put in it).
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
       volumeClaimTemplates: [
         {
           metadata: { name: "data", labels: labels(ctx, REGISTRY_DB_LABELS) },
@@ -161,79 +179,96 @@ export function buildDatabaseObjects(ctx: StackContext): K8sObject[] {
   return renderChart(ctx.namespace, (chart) => database(chart, ctx)).map(canonical);
 }
 
-/** The scripts ConfigMap and the migration Job (named by the script's hash). */
+interface ScriptJob {
+  /** Name prefix; the objects are `<base>-<hash>`. */
+  readonly base: string;
+  /** The psql script and its file name in the ConfigMap. */
+  readonly file: string;
+  readonly sql: string;
+  readonly backoffLimit: number;
+  readonly ttlSecondsAfterFinished?: number;
+  readonly jobAnnotations: Readonly<Record<string, string>>;
+}
+
+/**
+ * A Job running `psql -X -v ON_ERROR_STOP=1 -f <script>` and the immutable ConfigMap holding the script, both named
+ * by a hash of the script and the Job's spec: changed SQL or a changed pod (a new postgres pin) is a new Job that
+ * runs, an unchanged one is the same Job that does not, and a Job never reads a script other than its own.
+ */
+function scriptJob(chart: Chart, ctx: StackContext, job: ScriptJob): void {
+  const spec = (configMap: string) => ({
+    backoffLimit: job.backoffLimit,
+    ...(job.ttlSecondsAfterFinished === undefined ? {} : { ttlSecondsAfterFinished: job.ttlSecondsAfterFinished }),
+    template: {
+      metadata: { labels: labels(ctx, REGISTRY_JOB_LABELS) },
+      spec: psqlPod(ctx, ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", "$(MODELFLEET_DB_URL)", "-f", `${JOB_SCRIPT_MOUNT}/${job.file}`], {
+        configMap,
+        mountPath: JOB_SCRIPT_MOUNT,
+      }),
+    },
+  });
+  const name = `${job.base}-${shortHash(JSON.stringify([job.sql, spec("")]))}`;
+  new ApiObject(chart, `${job.base}-script`, {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name, labels: labels(ctx, REGISTRY_JOB_LABELS) },
+    immutable: true,
+    data: { [job.file]: job.sql },
+  });
+  new ApiObject(chart, `${job.base}-job`, {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name, labels: labels(ctx, REGISTRY_JOB_LABELS), annotations: { ...PULUMI_REPLACE_UNREADY, ...job.jobAnnotations } },
+    spec: spec(name),
+  });
+}
+
+/**
+ * The migration: a ConfigMap with `migrationPsqlScript(readMigrationFiles())` and a Job applying it. No TTL: in GitOps
+ * the Job is an ordinary resource, and Argo CD would re-create one that Kubernetes deleted.
+ */
 export function buildMigrationObjects(ctx: StackContext): K8sObject[] {
-  const scripts = registryScripts();
-  const migrate = scripts["migrate.sql"] ?? "";
+  return renderChart(ctx.namespace, (chart) =>
+    // The database may still be starting: retries wait 10 s, 20 s, 40 s, 80 s (inside Pulumi's 10-minute Job await).
+    scriptJob(chart, ctx, { base: `${REGISTRY_NAME}-migrate`, file: "migrate.sql", sql: migrationSql(), backoffLimit: 4, jobAnnotations: ARGO_AFTER_DATABASE }),
+  ).map(canonical);
+}
+
+/**
+ * The registration: reconciles the stack's models into `model_registry_entries` for this environment (ready with
+ * endpoint, namespace and digest; models gone from the stack disabled). A ConfigMap with `reconcileSql(...)` and a
+ * Job, named by the SQL's hash, so a changed model set runs again and an unchanged one does not. The finished Job is
+ * deleted after `REGISTRATION_TTL_SECONDS`.
+ */
+export function buildRegistrationObjects(ctx: StackContext, models: readonly ResolvedModel[]): K8sObject[] {
+  return renderChart(ctx.namespace, (chart) =>
+    scriptJob(chart, ctx, {
+      base: `${REGISTRY_NAME}-register`,
+      file: "reconcile.sql",
+      sql: registrationSql(models, ctx),
+      backoffLimit: 4,
+      ttlSecondsAfterFinished: REGISTRATION_TTL_SECONDS,
+      jobAnnotations: ARGO_POST_SYNC,
+    }),
+  ).map(canonical);
+}
+
+/**
+ * Every minute: probe each ready/degraded model's /health and record ready or degraded (`HEALTH_SH`). The scripts
+ * ConfigMap and the CronJob; its pods carry the labels the engines' NetworkPolicies admit.
+ */
+export function buildHealthObjects(ctx: StackContext): K8sObject[] {
   return renderChart(ctx.namespace, (chart) => {
     new ApiObject(chart, "scripts", {
       apiVersion: "v1",
       kind: "ConfigMap",
-      metadata: { name: REGISTRY_SCRIPTS_NAME, labels: labels(ctx, REGISTRY_JOB_LABELS) },
-      data: scripts,
+      metadata: { name: REGISTRY_SCRIPTS_NAME, labels: labels(ctx, REGISTRY_HEALTH_LABELS) },
+      data: healthScripts(),
     });
-    new ApiObject(chart, "migrate", {
-      apiVersion: "batch/v1",
-      kind: "Job",
-      metadata: {
-        name: `${REGISTRY_NAME}-migrate-${shortHash(migrate)}`,
-        labels: labels(ctx, REGISTRY_JOB_LABELS),
-        annotations: { "argocd.argoproj.io/sync-wave": "1" },
-      },
-      spec: {
-        // The database may still be starting; each retry waits longer.
-        backoffLimit: 6,
-        template: {
-          metadata: { labels: labels(ctx, REGISTRY_JOB_LABELS) },
-          spec: psqlPod(ctx, ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", "$(MODELFLEET_DB_URL)", "-f", `${SCRIPTS_MOUNT}/migrate.sql`]),
-        },
-      },
-    });
-  }).map(canonical);
-}
-
-/**
- * The registration Job: reconciles the stack's models into `model_registry_entries` for this environment
- * (ready with endpoint, namespace and digest; models gone from the stack disabled). Named by the SQL's hash, so a
- * changed model set runs again and an unchanged one does not.
- */
-export function buildRegistrationObjects(ctx: StackContext, models: readonly ResolvedModel[]): K8sObject[] {
-  const sql = registrationSql(models, ctx);
-  const name = `${REGISTRY_NAME}-register-${shortHash(sql)}`;
-  return renderChart(ctx.namespace, (chart) => {
-    new ApiObject(chart, "reconcile-sql", {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name, labels: labels(ctx, REGISTRY_JOB_LABELS), annotations: ARGO_POST_SYNC },
-      data: { "reconcile.sql": sql },
-    });
-    new ApiObject(chart, "register", {
-      apiVersion: "batch/v1",
-      kind: "Job",
-      metadata: { name, labels: labels(ctx, REGISTRY_JOB_LABELS), annotations: ARGO_POST_SYNC },
-      spec: {
-        backoffLimit: 4,
-        template: {
-          metadata: { labels: labels(ctx, REGISTRY_JOB_LABELS) },
-          spec: psqlPod(
-            ctx,
-            ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", "$(MODELFLEET_DB_URL)", "-f", "/reconcile/reconcile.sql"],
-            [{ name: "reconcile", configMap: { name } }],
-            [{ name: "reconcile", mountPath: "/reconcile", readOnly: true }],
-          ),
-        },
-      },
-    });
-  }).map(canonical);
-}
-
-/** Every minute: probe each ready/degraded model's /health and record ready or degraded. */
-export function buildHealthObjects(ctx: StackContext): K8sObject[] {
-  return renderChart(ctx.namespace, (chart) => {
     new ApiObject(chart, "health", {
       apiVersion: "batch/v1",
       kind: "CronJob",
-      metadata: { name: REGISTRY_HEALTH_NAME, labels: labels(ctx, REGISTRY_HEALTH_LABELS) },
+      metadata: { name: REGISTRY_HEALTH_NAME, labels: labels(ctx, REGISTRY_HEALTH_LABELS), annotations: ARGO_AFTER_MIGRATION },
       spec: {
         schedule: "* * * * *",
         concurrencyPolicy: "Forbid",
@@ -246,7 +281,9 @@ export function buildHealthObjects(ctx: StackContext): K8sObject[] {
             backoffLimit: 0,
             template: {
               metadata: { labels: labels(ctx, REGISTRY_HEALTH_LABELS) },
-              spec: psqlPod(ctx, ["/bin/sh", `${SCRIPTS_MOUNT}/health.sh`], [], [], [{ name: "MODELFLEET_ENVIRONMENT", value: ctx.environment }]),
+              spec: psqlPod(ctx, ["/bin/sh", `${SCRIPTS_MOUNT}/health.sh`], { configMap: REGISTRY_SCRIPTS_NAME, mountPath: SCRIPTS_MOUNT }, [
+                { name: "MODELFLEET_ENVIRONMENT", value: ctx.environment },
+              ]),
             },
           },
         },
@@ -255,7 +292,11 @@ export function buildHealthObjects(ctx: StackContext): K8sObject[] {
   }).map(canonical);
 }
 
-/** Everything synth writes for the registry (the credentials Secret is supplied by Pulumi or the operator). */
-export function buildRegistryObjects(ctx: StackContext, models: readonly ResolvedModel[]): K8sObject[] {
-  return [...buildDatabaseObjects(ctx), ...buildMigrationObjects(ctx), ...buildRegistrationObjects(ctx, models), ...buildHealthObjects(ctx)];
+/**
+ * Everything synth writes for the registry: database (in-cluster mode), migration, registration of `models`
+ * (default: the stack's), health check. The credentials Secret is not among them: Pulumi creates it, or the operator
+ * (docs/registry-deploy.md).
+ */
+export function buildRegistryObjects(config: StackConfig, models: readonly ResolvedModel[] = config.models): K8sObject[] {
+  return [...buildDatabaseObjects(config), ...buildMigrationObjects(config), ...buildRegistrationObjects(config, models), ...buildHealthObjects(config)];
 }

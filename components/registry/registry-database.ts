@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { ResolvedModel, StackContext } from "../../stacks/config/types.js";
 import { stackLabels } from "../shared/labels.js";
+import type { K8sObject } from "../shared/k8s-object.js";
 import { registerObjects } from "../shared/register.js";
 import { DATABASE, DATABASE_USER, POSTGRES_PORT, REGISTRY_DB_LABELS, REGISTRY_SECRET_NAME, registryHost, SECRET_KEYS } from "./names.js";
 import { buildDatabaseObjects, buildHealthObjects, buildMigrationObjects, buildRegistrationObjects } from "./objects.js";
@@ -36,8 +37,11 @@ export interface RegistryDatabaseArgs {
 export class RegistryDatabase extends pulumi.ComponentResource {
   /** The Secret every client reads the connection URL from (key `url`). */
   readonly connectionSecretName: pulumi.Output<string>;
-  /** `host:port` of the in-cluster server, or "external". */
-  readonly address: pulumi.Output<string>;
+  /**
+   * The in-cluster server's client Service host (`modelfleet-registry.<namespace>.svc.cluster.local`, port 5432);
+   * undefined in external mode, whose host is part of the secret URL.
+   */
+  readonly serviceHost: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: RegistryDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("modelfleet:registry:RegistryDatabase", name, {}, opts);
@@ -65,17 +69,21 @@ export class RegistryDatabase extends pulumi.ComponentResource {
       { ...parent, deleteBeforeReplace: true, dependsOn: [...(args.dependsOn ?? [])] },
     );
     const base = [...(args.dependsOn ?? []), secret];
-    const database = [...registerObjects(buildDatabaseObjects(stack), { prefix: name, parent: this, dependsOn: base }).values()];
-    const migration = [...registerObjects(buildMigrationObjects(stack), { prefix: `${name}-migrate`, parent: this, dependsOn: [...base, ...database] }).values()];
-    registerObjects(buildRegistrationObjects(stack, args.models), {
-      prefix: `${name}-register`,
-      parent: this,
-      dependsOn: [...base, ...migration, ...args.deployments],
-    });
-    registerObjects(buildHealthObjects(stack), { prefix: `${name}-health`, parent: this, dependsOn: [...base, ...migration] });
+    // Each group's ConfigMaps first, then its workloads waiting for them (and for `after`): a Job's pod never starts
+    // before its script exists.
+    const register = (objects: K8sObject[], prefix: string, dependsOn: pulumi.Resource[], after: readonly pulumi.Resource[] = []): pulumi.CustomResource[] => {
+      const isScript = (o: K8sObject) => o.kind === "ConfigMap";
+      const scripts = [...registerObjects(objects.filter(isScript), { prefix, parent: this, dependsOn }).values()];
+      const rest = [...registerObjects(objects.filter((o) => !isScript(o)), { prefix, parent: this, dependsOn: [...dependsOn, ...after, ...scripts] }).values()];
+      return [...scripts, ...rest];
+    };
+    const database = register(buildDatabaseObjects(stack), name, base);
+    const migration = register(buildMigrationObjects(stack), `${name}-migrate`, base, database);
+    register(buildRegistrationObjects(stack, args.models), `${name}-register`, base, [...migration, ...args.deployments]);
+    register(buildHealthObjects(stack), `${name}-health`, base, migration);
 
     this.connectionSecretName = pulumi.output(REGISTRY_SECRET_NAME);
-    this.address = pulumi.output(stack.registry.mode === "external" ? "external" : `${registryHost(stack.namespace)}:${POSTGRES_PORT}`);
-    this.registerOutputs({ connectionSecretName: this.connectionSecretName, address: this.address });
+    this.serviceHost = pulumi.output(stack.registry.mode === "external" ? undefined : registryHost(stack.namespace));
+    this.registerOutputs({ connectionSecretName: this.connectionSecretName, serviceHost: this.serviceHost });
   }
 }

@@ -14,8 +14,9 @@ export function applyChanges(doc: Document, changes: readonly Change[]): void {
         break;
       case "add-model": {
         const models = doc.getIn(["config", "modelfleet:models"]);
-        if (!isSeq(models)) throw new Error("the target stack file has no modelfleet:models list");
-        models.add(doc.createNode(change.value));
+        // No list (or not a list) yet: create one; validation afterwards judges the result like any other.
+        if (isSeq(models)) models.add(doc.createNode(change.value));
+        else doc.setIn(["config", "modelfleet:models"], doc.createNode([change.value]));
         break;
       }
       case "remove-model":

@@ -8,16 +8,18 @@ export interface GateFailure {
 }
 
 /**
- * `--require-ready`: every promoted model must be `ready` in the registry for the source environment, running the
- * source's image digest, with a health check fresher than `staleAfterSeconds`.
+ * `--require-ready`: every affected model (see `affectedModels`) must be `ready` in the registry for the source
+ * environment, running the source's image digest, with a health check fresher than `staleAfterSeconds`. Names not
+ * in the source stack are skipped (removed models have nothing to prove). Failures come sorted by model name.
  */
 export async function readinessGate(client: ClientBase, source: StackConfig, models: readonly string[], staleAfterSeconds: number): Promise<GateFailure[]> {
   const failures: GateFailure[] = [];
   for (const name of [...models].sort()) {
     const model = source.models.find((m) => m.name === name);
     if (!model) continue;
-    const { rows } = await client.query<{ deployment_status: string; image_digest: string | null; fresh: boolean | null }>(
-      `SELECT deployment_status, image_digest, last_health_check_at >= now() - make_interval(secs => $3) AS fresh
+    const { rows } = await client.query<{ deployment_status: string; image_digest: string | null; checked: boolean; fresh: boolean | null }>(
+      `SELECT deployment_status, image_digest, last_health_check_at IS NOT NULL AS checked,
+              last_health_check_at >= now() - make_interval(secs => $3) AS fresh
        FROM model_registry_entries WHERE model_name = $1 AND deployment_environment = $2`,
       [name, source.environment, staleAfterSeconds],
     );
@@ -26,6 +28,7 @@ export async function readinessGate(client: ClientBase, source: StackConfig, mod
     if (!row) failures.push({ model: name, reason: `not in the registry for ${source.environment}` });
     else if (row.deployment_status !== "ready") failures.push({ model: name, reason: `${row.deployment_status} in ${source.environment}, not ready` });
     else if (row.image_digest !== digest) failures.push({ model: name, reason: `${source.environment} runs ${row.image_digest ?? "no digest"}, the stack pins ${digest ?? "no digest"}` });
+    else if (!row.checked) failures.push({ model: name, reason: `never health-checked in ${source.environment}` });
     else if (!row.fresh) failures.push({ model: name, reason: `last health check in ${source.environment} is older than ${staleAfterSeconds}s` });
   }
   return failures;

@@ -1,20 +1,24 @@
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { createBundle } from "../../bundle/create.js";
+import { restoreDatabase } from "../../bundle/db.js";
 import { BundleError } from "../../bundle/errors.js";
 import { rawManifest } from "../../bundle/images.js";
 import { loadBundle } from "../../bundle/load.js";
 import { resolvePins } from "../../bundle/pins.js";
-import { verifyBundle } from "../../bundle/verify.js";
+import { verifyArchive, verifyBundle } from "../../bundle/verify.js";
 import { loadStackFile } from "../../stacks/config/load.js";
 import { extraGroups } from "../../synth/groups.js";
 import { synthesizeStack } from "../../synth/synthesize.js";
+import { reconcile } from "../../registry/reconcile.js";
+import { desired, snapshotEntries, useRegistryDatabase } from "../registry/support.js";
 import { stackYaml, useBundleFixture } from "./support.js";
 
 const fixture = useBundleFixture();
+const registryDb = useRegistryDatabase();
 let counter = 0;
 const fresh = (name: string) => join(fixture().work, `${name}-${++counter}`);
 
@@ -166,6 +170,22 @@ describe("bundle verify names each problem", () => {
   });
 });
 
+describe("load --skip-verify still refuses what would escape", () => {
+  it("a model path in bundle.json that leaves the models target: nothing copied", async () => {
+    const f = fixture();
+    const { dir } = await created();
+    const file = join(dir, "bundle.json");
+    const manifest = JSON.parse(readFileSync(file, "utf8"));
+    manifest.files.push({ path: "models/../../escaped.bin", sha256: "0".repeat(64), size: 1 });
+    writeFileSync(file, JSON.stringify(manifest));
+    writeFileSync(join(dir, "..", "escaped.bin"), "x");
+    const target = join(fresh("site"), "pvc");
+    await expect(loadBundle({ source: dir, registry: f.site.host, insecure: true, skipVerify: true, modelsTarget: target })).rejects.toThrow(/lists model files outside the bundle's models\/ folder, nothing copied: models\/\.\.\/\.\.\/escaped\.bin/);
+    expect(existsSync(join(target, "..", "escaped.bin"))).toBe(false);
+    expect(existsSync(target)).toBe(false);
+  });
+});
+
 describe("create's failures leave no bundle that verifies", () => {
   it("a pin the source registry does not serve fails naming the image", async () => {
     const f = fixture();
@@ -191,19 +211,18 @@ describe("create's failures leave no bundle that verifies", () => {
     const f = fixture();
     const out = fresh("interrupted");
     // Kill the real CLI process as it starts copying the second image: the first image's blobs are on disk.
-    const child = execa("node", [join(import.meta.dirname, "../../bin/modelfleet.js"), "bundle", "create", "--stack", "site", "--stack-file", f.stackFile, "--out", out, "--models-dir", f.modelsDir, "--insecure", "--json"], { reject: false });
+    // Its own process group, so the kill takes the CLI's skopeo child too, as a power cut or Ctrl-C would.
+    const child = execa("node", [join(import.meta.dirname, "../../bin/modelfleet.js"), "bundle", "create", "--stack", "site", "--stack-file", f.stackFile, "--out", out, "--models-dir", f.modelsDir, "--insecure", "--json"], { reject: false, detached: true });
     await new Promise<void>((resolve) => {
       child.stdout!.on("data", (chunk: Buffer) => {
         if (chunk.toString().includes("copying llamacpp")) {
-          child.kill("SIGKILL");
+          process.kill(-child.pid!, "SIGKILL");
           resolve();
         }
       });
       void child.then(() => resolve());
     });
     await child;
-    // The CLI's own skopeo child dies with it, as it would on a power cut or Ctrl-C of the process group.
-    await execa("pkill", ["-KILL", "-f", out], { reject: false });
     expect(existsSync(out)).toBe(false);
     expect((await verifyBundle(`${out}.partial`)).ok).toBe(false);
     const blobs = join(`${out}.partial`, "images/blobs/sha256");
@@ -223,6 +242,87 @@ describe("create's failures leave no bundle that verifies", () => {
   });
 });
 
+describe("create's re-run and model sources", () => {
+  it("a re-run keeps no stale file, index entry or unreferenced blob from the earlier run", async () => {
+    const out = fresh("stale");
+    const blobs = join(`${out}.partial`, "images/blobs/sha256");
+    mkdirSync(blobs, { recursive: true });
+    mkdirSync(join(`${out}.partial`, "manifests"), { recursive: true });
+    writeFileSync(join(`${out}.partial`, "manifests/model-removed.yaml"), "kind: Deployment\n");
+    // A complete blob (named by its content) that no image of the stack references any more.
+    const orphan = createHash("sha256").update("an old layer").digest("hex");
+    writeFileSync(join(blobs, orphan), "an old layer");
+    writeFileSync(join(`${out}.partial`, "images/index.json"), '{"schemaVersion":2,"manifests":[{"digest":"sha256:' + orphan + '","size":12}]}');
+    const { dir, manifest } = await created({ out });
+    expect((await verifyBundle(dir)).ok).toBe(true);
+    expect(manifest.files.map((f) => f.path)).not.toContain("manifests/model-removed.yaml");
+    expect(existsSync(join(dir, "images/blobs/sha256", orphan))).toBe(false);
+    const index = JSON.parse(readFileSync(join(dir, "images/index.json"), "utf8")) as { manifests: unknown[] };
+    expect(index.manifests).toHaveLength(3);
+  });
+
+  it("model files behind symlinks (a Hugging Face cache) are stored as their content", async () => {
+    const f = fixture();
+    const modelsDir = fresh("hf-cache");
+    cpSync(f.modelsDir, modelsDir, { recursive: true });
+    mkdirSync(join(modelsDir, ".blobs"));
+    const weights = join(modelsDir, "qwen3-0.6b", "model.safetensors");
+    cpSync(weights, join(modelsDir, ".blobs", "abc123"));
+    rmSync(weights);
+    symlinkSync("../.blobs/abc123", weights);
+    const { dir, manifest } = await created({ modelsDir });
+    expect(manifest.models[0]).toEqual({ name: "qwen3", path: "models/qwen3-0.6b", files: 2, bytes: 200_000 + 39 });
+    expect(lstatSync(join(dir, "models/qwen3-0.6b/model.safetensors")).isFile()).toBe(true);
+    expect((await verifyBundle(dir)).ok).toBe(true);
+  });
+
+  it("the space check counts the archive too", async () => {
+    const { manifest } = await created();
+    const bundleBytes = manifest.files.reduce((sum, f) => sum + f.size, 0);
+    const freeBytes = async () => Math.floor(bundleBytes * 1.5);
+    const error = await created({ archive: true, freeBytes }).catch((e: unknown) => e);
+    expect((error as BundleError).kind).toBe("space");
+    expect((error as Error).message).toMatch(/\(images [^)]*, archive [\d.]+ [KM]iB\), [\d.]+ [KM]iB available/);
+    const { dir } = await created({ freeBytes });
+    expect((await verifyBundle(dir)).ok).toBe(true);
+  });
+});
+
+describe("the registry database in a bundle", () => {
+  it("create --db-url carries a checked dump; load --db-url restores it; db restore reads a .tar and refuses an altered dump", async () => {
+    const f = fixture();
+    const { db: source, client: sourceClient } = await registryDb.migratedDb();
+    await reconcile(sourceClient, [desired("alpha", "staging"), desired("beta", "staging")], "staging");
+    const rows = await snapshotEntries(sourceClient);
+    const backupDir = fresh("backups");
+    const { dir, manifest, archive } = await created({ dbUrl: source.url, archive: true });
+    expect(manifest.database).toMatchObject({ path: "db/registry.dump", format: "custom", serverVersion: expect.stringMatching(/^15\./), pgDumpVersion: expect.stringMatching(/^pg_dump \(PostgreSQL\) /) });
+    expect(manifest.files.map((x) => x.path)).toContain("db/registry.dump");
+    expect(manifest.tools["pg_dump"]).toBe(manifest.database?.pgDumpVersion);
+
+    const { db: site, client: siteClient } = await registryDb.migratedDb();
+    await reconcile(siteClient, [desired("alpha", "staging", { servedModelName: "site/alpha" })], "staging");
+    const loaded = await loadBundle({ source: dir, registry: f.site.host, insecure: true, dbUrl: site.url, dbMode: "merge", backupDir });
+    expect(loaded.database?.inserted).toEqual(["beta in staging"]);
+    expect(loaded.database?.conflicts).toEqual(["alpha in staging"]);
+    expect(existsSync(loaded.database!.backup)).toBe(true);
+
+    const { db: empty, client: emptyClient } = await registryDb.emptyDb();
+    await restoreDatabase({ source: archive[0]!, url: empty.url, mode: "replace", backupDir });
+    expect(await snapshotEntries(emptyClient)).toEqual(rows);
+
+    const altered = fresh("altered-dump");
+    cpSync(dir, altered, { recursive: true });
+    const dump = join(altered, "db/registry.dump");
+    const bytes = readFileSync(dump);
+    bytes[bytes.length - 10] = (bytes[bytes.length - 10] ?? 0) ^ 1;
+    writeFileSync(dump, bytes);
+    const before = await snapshotEntries(siteClient);
+    await expect(restoreDatabase({ source: altered, url: site.url, mode: "replace", backupDir })).rejects.toThrow(/the bundle's database dump db\/registry\.dump is altered .*; nothing restored/);
+    expect(await snapshotEntries(siteClient)).toEqual(before);
+  });
+});
+
 describe("archives", () => {
   it("a split archive verifies and loads; an altered part is named", async () => {
     const f = fixture();
@@ -233,6 +333,9 @@ describe("archives", () => {
     const verify = await execa("node", [join(import.meta.dirname, "../../bin/modelfleet.js"), "bundle", "verify", parts], { reject: false });
     expect(verify.exitCode, verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/^OK: /);
+    // Nothing of this bundle is left under a .partial name once create returns.
+    const name = parts.split("/").pop()!.replace(/\.tar\.parts$/, "");
+    expect(readdirSync(f.work).filter((n) => n.startsWith(name) && n.endsWith(".partial"))).toEqual([]);
     const loaded = await loadBundle({ source: parts, registry: f.site.host, insecure: true });
     expect(loaded.images.every((i) => i.verified)).toBe(true);
     const second = archive[1]!;
@@ -242,6 +345,41 @@ describe("archives", () => {
     const bad = await execa("node", [join(import.meta.dirname, "../../bin/modelfleet.js"), "bundle", "verify", parts], { reject: false });
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toContain(`archive part ${second.split("/").pop()} is altered`);
+  });
+});
+
+const firstLargeBlob = (dir: string) => `images/blobs/sha256/${readdirSync(join(dir, "images/blobs/sha256")).find((b) => statSync(join(dir, "images/blobs/sha256", b)).size > 10_000)!}`;
+
+describe("verify of an archive, as it streams", () => {
+  it("a .tar verifies without unpacking; a re-tarred tampered copy names each problem, and load refuses its ../ entry", async () => {
+    const f = fixture();
+    const { dir, archive } = await created({ archive: true });
+    expect(archive).toEqual([`${dir}.tar`]);
+    const whole = await verifyArchive(`${dir}.tar`);
+    expect(whole.problems).toEqual([]);
+    expect(whole.files).toBe((await verifyBundle(dir)).files);
+    // Tampered, then archived by GNU tar as an operator might (./ prefixes), with a symlink and a ../ entry added.
+    const copy = fresh("retar");
+    cpSync(dir, copy, { recursive: true });
+    const yaml = join(copy, "manifests/model-qwen3.yaml");
+    writeFileSync(yaml, readFileSync(yaml, "utf8").replace("qwen3", "qwen4"));
+    rmSync(join(copy, "models/gguf/qwen3-0.6b-q8_0.gguf"));
+    symlinkSync("/etc/passwd", join(copy, "models/link"));
+    writeFileSync(join(copy, "..", "evil.txt"), "x");
+    const tarFile = `${copy}.tar`;
+    await execa("tar", ["-cf", tarFile, "-C", copy, "."]);
+    await execa("tar", ["-rPf", tarFile, "-C", copy, "../evil.txt"]);
+    const problems = (await verifyArchive(tarFile)).problems.map((p) => `${p.path}: ${p.problem}`);
+    expect(problems).toEqual(["../evil.txt: unsafe-path", "manifests/model-qwen3.yaml: altered", "models/gguf/qwen3-0.6b-q8_0.gguf: missing", "models/link: extra"]);
+    // Cut short in the middle of the largest blob: that blob is truncated, everything after it missing.
+    const cut = `${copy}-cut.tar`;
+    const whole2 = readFileSync(`${dir}.tar`);
+    const blob = firstLargeBlob(dir);
+    const at = whole2.indexOf(readFileSync(join(dir, blob)).subarray(0, 4096));
+    writeFileSync(cut, whole2.subarray(0, at + 1000));
+    const cutProblems = (await verifyArchive(cut)).problems.map((p) => `${p.path}: ${p.problem}`);
+    expect(cutProblems).toEqual(expect.arrayContaining([`${blob}: truncated`, "models/gguf/qwen3-0.6b-q8_0.gguf: missing"]));
+    await expect(loadBundle({ source: tarFile, registry: f.site.host, insecure: true })).rejects.toThrow(/has entries that escape the bundle or are not regular files, not extracted:\n {2}- \.\/models\/link \(a SymbolicLink, not a regular file\)\n {2}- \.\.\/evil\.txt \(escapes/);
   });
 });
 

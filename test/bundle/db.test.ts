@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, truncateSync, writeFileSync, existsSync, copyFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { dumpDatabase, restoreDatabase, writePlainDump } from "../../bundle/db.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { dumpDatabase, psqlSupportsRestrict, restoreDatabase, writePlainDump } from "../../bundle/db.js";
 import { BundleError } from "../../bundle/errors.js";
 import { reconcile } from "../../registry/reconcile.js";
 import { desired, snapshotEntries, useRegistryDatabase } from "../registry/support.js";
@@ -10,6 +10,7 @@ import { desired, snapshotEntries, useRegistryDatabase } from "../registry/suppo
 const ctx = useRegistryDatabase();
 const work = mkdtempSync(join(tmpdir(), "modelfleet-db-"));
 const backupDir = join(work, "backups");
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 async function source() {
   const { db, client } = await ctx.migratedDb();
@@ -97,5 +98,37 @@ describe("db dump and restore", () => {
     const merged = await restoreDatabase({ source: plain, url: target.url, mode: "merge", backupDir });
     expect(merged.inserted).toEqual(["alpha in production", "beta in production"]);
     expect(await snapshotEntries(targetClient)).toEqual(src.rows);
+  });
+
+  it("a plain dump smuggling a backslash command past \\restrict runs nothing and leaves the target unchanged", async () => {
+    const src = await source();
+    const plain = join(work, "smuggled.sql");
+    await writePlainDump(src.db.url, plain);
+    const marker = join(work, "smuggled-marker");
+    // What a hostile source server could make pg_dump write: a meta-command inside the dump's body.
+    writeFileSync(plain, readFileSync(plain, "utf8").replace(/^(\\restrict \S+\n)/m, `$1\\! touch ${marker}\n`));
+    const { db, client } = await ctx.migratedDb();
+    await reconcile(client, [desired("gamma", "staging")], "staging");
+    const before = await snapshotEntries(client);
+    const error = await restoreDatabase({ source: plain, url: db.url, mode: "replace", backupDir }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BundleError);
+    expect((error as Error).message).toMatch(/^restoring smuggled\.sql failed \(postgres:\/\/[^@]+:\*\*\*@[^)]+\): .*backslash commands are restricted/);
+    expect(existsSync(marker)).toBe(false);
+    expect(await snapshotEntries(client)).toEqual(before);
+  });
+});
+
+describe("psqlSupportsRestrict", () => {
+  it.each([
+    ["psql (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)", true],
+    ["psql (PostgreSQL) 15.13", false],
+    ["psql (PostgreSQL) 17.6", true],
+    ["psql (PostgreSQL) 16.9", false],
+    ["psql (PostgreSQL) 13.22", true],
+    ["psql (PostgreSQL) 12.22", false],
+    ["psql (PostgreSQL) 18beta3", true],
+    ["psql (PostgreSQL) 18.1", true],
+  ])("%s → %s", (version, expected) => {
+    expect(psqlSupportsRestrict(version)).toBe(expected);
   });
 });

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
@@ -7,16 +7,39 @@ import { promoteCommand } from "../../cli/commands/promote.js";
 import { reconcile } from "../../registry/reconcile.js";
 import { loadStackFile, readStackValues } from "../../stacks/config/load.js";
 import { PROMOTABLE_MODEL_KEYS, PROMOTABLE_STACK_KEYS } from "../../stacks/promote/promotable.js";
-import { promote, PromoteError } from "../../stacks/promote/promote.js";
+import { affectedModels, promote, PromoteError } from "../../stacks/promote/promote.js";
+import { diffStacks } from "../../stacks/promote/diff.js";
 import { useRegistryDatabase } from "../registry/support.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "promote");
 const V011 = "vllm/vllm-openai:v0.11.0@sha256:014a95f21c9edf6abe0aea6b07353f96baa4ec291c427bb1176dc7c93a85845c";
 
-function workspace(): { dir: string; production: () => string } {
+function workspace(production = join(FIXTURES, "Pulumi.production.yaml")): { dir: string; production: () => string } {
   const dir = mkdtempSync(join(tmpdir(), "modelfleet-promote-"));
-  for (const file of ["Pulumi.staging.yaml", "Pulumi.production.yaml"]) copyFileSync(join(FIXTURES, file), join(dir, file));
+  copyFileSync(join(FIXTURES, "Pulumi.staging.yaml"), join(dir, "Pulumi.staging.yaml"));
+  copyFileSync(production, join(dir, "Pulumi.production.yaml"));
   return { dir, production: () => readFileSync(join(dir, "Pulumi.production.yaml"), "utf8") };
+}
+
+/** Lines only in `before` and lines only in `after`, in order: what a reviewer sees in git diff. */
+function lineDiff(before: string, after: string): { removed: string[]; added: string[] } {
+  const a = before.split("\n");
+  const b = after.split("\n");
+  return { removed: a.filter((l) => !b.includes(l)), added: b.filter((l) => !a.includes(l)) };
+}
+
+/** Runs `modelfleet promote <args>` through commander with captured output and exit code. */
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = { code: 0, stdout: "", stderr: "" };
+  const command = promoteCommand({ stdout: (t) => void (out.stdout += t), stderr: (t) => void (out.stderr += t), setExitCode: (c) => void (out.code = c), env });
+  const program = new Command("modelfleet").exitOverride().addCommand(command.exitOverride());
+  try {
+    await program.parseAsync(["promote", ...args], { from: "user" });
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    out.code = error.exitCode;
+  }
+  return out;
 }
 
 const valuesOf = (text: string) => readStackValues(text, "Pulumi.production.yaml") as Record<string, any>;
@@ -177,15 +200,7 @@ describe("--require-ready against a real registry", () => {
 
     const run = async () => {
       const ws = workspace();
-      const out = { code: 0, stdout: "", stderr: "" };
-      const command = promoteCommand({ stdout: (t) => void (out.stdout += t), stderr: (t) => void (out.stderr += t), setExitCode: (c) => void (out.code = c), env: { MODELFLEET_DB_URL: db.url } });
-      const program = new Command("modelfleet").exitOverride().addCommand(command.exitOverride());
-      try {
-        await program.parseAsync(["promote", "--from", "staging", "--to", "production", "--dir", ws.dir, "--write", "--require-ready"], { from: "user" });
-      } catch (error) {
-        if (!(error instanceof CommanderError)) throw error;
-        out.code = error.exitCode;
-      }
+      const out = await cli(["--from", "staging", "--to", "production", "--dir", ws.dir, "--write", "--require-ready"], { MODELFLEET_DB_URL: db.url });
       return { ...out, before: readFileSync(join(FIXTURES, "Pulumi.production.yaml"), "utf8"), after: ws.production() };
     };
 
@@ -205,5 +220,230 @@ describe("--require-ready against a real registry", () => {
     expect(mismatched.stderr).toContain(`qwen3-8b: staging runs sha256:${"e".repeat(64)}, the stack pins ${vllmDigest}`);
     expect(mismatched.stderr).not.toContain(db.url);
     expect(mismatched.after).toBe(mismatched.before);
+  });
+});
+
+describe("exactly the promotable keys change", () => {
+  it("every promotable key equals the source's; every other key, top-level or per model, is as it was", async () => {
+    const ws = workspace();
+    const before = valuesOf(ws.production());
+    await promote({ from: "staging", to: "production", dir: ws.dir, write: true });
+    const after = valuesOf(ws.production());
+    const staging = valuesOf(readFileSync(join(ws.dir, "Pulumi.staging.yaml"), "utf8"));
+    for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      if (key === "models") continue;
+      expect(after[key], key).toEqual(PROMOTABLE_STACK_KEYS.includes(key) ? staging[key] : before[key]);
+    }
+    for (const model of after["models"] as Record<string, unknown>[]) {
+      const from = (staging["models"] as Record<string, unknown>[]).find((m) => m["name"] === model["name"])!;
+      const was = (before["models"] as Record<string, unknown>[]).find((m) => m["name"] === model["name"]) ?? { name: model["name"] };
+      for (const key of new Set([...Object.keys(model), ...Object.keys(from), ...Object.keys(was)])) {
+        expect(model[key], `${String(model["name"])}.${key}`).toEqual(key === "name" || PROMOTABLE_MODEL_KEYS.includes(key) ? from[key] : was[key]);
+      }
+    }
+  });
+
+  it("the written file differs only on the changed lines; comments on them stay", async () => {
+    const ws = workspace();
+    const before = ws.production();
+    const result = await promote({ from: "staging", to: "production", dir: ws.dir, write: true });
+    expect(result.formatting).toBe("kept");
+    const { removed, added } = lineDiff(before, ws.production());
+    expect(removed).toEqual([
+      "    vllm: vllm/vllm-openai:v0.10.2@sha256:607442e407b0fea97f8a132a78b787c121a996dd4de181fa08e8da06e71ec2db # previous release",
+      "        revision: 9c925d64d72725edaf899c6cb9c377fd0709d9c5",
+      "        maxModelLen: 16384 # raised in staging first",
+      "        gpuMemoryUtilization: 0.9",
+      "    - name: retired-model",
+      "        huggingFace: Qwen/Qwen2.5-7B-Instruct",
+      "        revision: a09a35458c702b33eeacc393d103063234e8bc28",
+      "      sizeBillions: 7.6",
+      "      replicas: 2",
+    ]);
+    expect(added).toEqual([
+      `    vllm: ${V011} # previous release`,
+      "        revision: b968826d9c46dd6066d109eabc6255188de91218",
+      "        maxModelLen: 32768 # raised in staging first",
+      "        gpuMemoryUtilization: 0.92",
+      "    - name: qwen3-small-gguf",
+      "      engine: llamacpp",
+      "        huggingFace: Qwen/Qwen3-0.6B-GGUF",
+      "        revision: 23749fefcc72300e3a2ad315e1317431b06b590a",
+      "        file: Qwen3-0.6B-Q8_0.gguf",
+      "      sizeBillions: 0.6",
+      "      llamacpp:",
+      "        ctxSize: 8192",
+    ]);
+  });
+
+  it("a hand-formatted target keeps its layout: only changed lines move, flow maps stay flow, quotes stay quotes", async () => {
+    const ws = workspace(join(FIXTURES, "styled", "Pulumi.production.yaml"));
+    const before = ws.production();
+    const result = await promote({ from: "staging", to: "production", dir: ws.dir, write: true });
+    expect(result.formatting).toBe("kept");
+    const after = ws.production();
+    const { removed, added } = lineDiff(before, after);
+    expect(removed).toEqual([
+      '    vllm: "vllm/vllm-openai:v0.10.2@sha256:607442e407b0fea97f8a132a78b787c121a996dd4de181fa08e8da06e71ec2db"',
+      "    source: {huggingFace: Qwen/Qwen3-8B, revision: 9c925d64d72725edaf899c6cb9c377fd0709d9c5}",
+      "      maxModelLen: 16384        # raised in staging first",
+      "      gpuMemoryUtilization: 0.9",
+      "  # Retired once staging dropped it.",
+      "  - name: retired-model",
+      "      huggingFace: Qwen/Qwen2.5-7B-Instruct",
+      "      revision: a09a35458c702b33eeacc393d103063234e8bc28",
+      "    sizeBillions: 7.6",
+    ]);
+    expect(added).toEqual([
+      `    vllm: "${V011}"`,
+      "    source: { huggingFace: Qwen/Qwen3-8B, revision: b968826d9c46dd6066d109eabc6255188de91218 }",
+      "      maxModelLen: 32768        # raised in staging first",
+      "      gpuMemoryUtilization: 0.92",
+      "  - name: qwen3-small-gguf",
+      "    engine: llamacpp",
+      "      huggingFace: Qwen/Qwen3-0.6B-GGUF",
+      "      revision: 23749fefcc72300e3a2ad315e1317431b06b590a",
+      "      file: Qwen3-0.6B-Q8_0.gguf",
+      "    sizeBillions: 0.6",
+      "    llamacpp:",
+      "      ctxSize: 8192",
+    ]);
+    expect(loadStackFile(join(ws.dir, "Pulumi.production.yaml")).models.map((m) => [m.name, m.replicas])).toEqual([
+      ["qwen3-8b", 3],
+      ["qwen3-small-gguf", 2],
+    ]);
+    // A second run finds nothing, and leaves the bytes alone.
+    expect((await promote({ from: "staging", to: "production", dir: ws.dir, write: true })).changes).toEqual([]);
+    expect(ws.production()).toBe(after);
+  });
+
+  it("the written file keeps its mode, and no temporary file is left beside it", async () => {
+    const ws = workspace();
+    chmodSync(join(ws.dir, "Pulumi.production.yaml"), 0o640);
+    await promote({ from: "staging", to: "production", dir: ws.dir, write: true });
+    expect(statSync(join(ws.dir, "Pulumi.production.yaml")).mode & 0o777).toBe(0o640);
+    expect(readdirSync(ws.dir).sort()).toEqual(["Pulumi.production.yaml", "Pulumi.staging.yaml"]);
+  });
+
+  it("a key the source leaves out is removed from the target (it falls back to the profile default)", async () => {
+    const ws = workspace();
+    const file = join(ws.dir, "Pulumi.staging.yaml");
+    writeFileSync(file, readFileSync(file, "utf8").replace("        gpuMemoryUtilization: 0.92\n", ""));
+    await promote({ from: "staging", to: "production", dir: ws.dir, write: true, only: ["qwen3-8b"] });
+    expect(valuesOf(ws.production())["models"][0].vllm).toEqual({ maxModelLen: 32768 });
+    expect(ws.production()).toContain("        maxModelLen: 32768 # raised in staging first\n    - name: retired-model\n");
+  });
+});
+
+describe("which models a promotion affects (what --require-ready checks)", () => {
+  const staging = () => loadStackFile(join(FIXTURES, "Pulumi.staging.yaml"));
+
+  it("models with changed keys, added models, and every model on a re-pinned engine image; not removed ones", () => {
+    const source = staging();
+    const values = (file: string) => readStackValues(readFileSync(join(FIXTURES, file), "utf8"), file);
+    const changes = diffStacks(values("Pulumi.staging.yaml"), values("Pulumi.production.yaml"));
+    expect(affectedModels(changes, source)).toEqual(["qwen3-8b", "qwen3-small-gguf"]);
+    // Only the llama.cpp image moves: the llama.cpp model is affected though none of its own keys changed.
+    expect(affectedModels([{ kind: "set", path: ["modelfleet:images", "llamacpp"], key: "images.llamacpp", from: "a", to: "b" }], source)).toEqual(["qwen3-small-gguf"]);
+    expect(affectedModels([{ kind: "set", path: ["modelfleet:images", "postgres"], key: "images.postgres", from: "a", to: "b" }], source)).toEqual([]);
+  });
+});
+
+describe("more refusals, each leaving the target byte-identical", () => {
+  it.each([
+    ["a name that is not a stack", { from: "../staging" }, /"\.\.\/staging" is not a stack name/],
+    ["the same stack twice", { from: "production" }, /--from and --to both name Pulumi\.production\.yaml/],
+    ["--only naming no model of either stack", { only: ["nope"] }, /--only names models in neither stack: nope/],
+  ] as const)("%s", async (_, options, message) => {
+    const ws = workspace();
+    const before = ws.production();
+    const error = (await promote({ from: "staging", to: "production", dir: ws.dir, write: true, ...options }).catch((e: unknown) => e)) as PromoteError;
+    expect(error).toBeInstanceOf(PromoteError);
+    expect(error.kind).toBe("input");
+    expect(error.message).toMatch(message);
+    expect(ws.production()).toBe(before);
+  });
+
+  it("a missing target file: input error, and no file is created", async () => {
+    const ws = workspace();
+    const error = (await promote({ from: "staging", to: "qa", dir: ws.dir, write: true }).catch((e: unknown) => e)) as PromoteError;
+    expect(error.kind).toBe("input");
+    expect(error.message).toMatch(/unknown stack "qa": .*Pulumi\.qa\.yaml does not exist/);
+    expect(existsSync(join(ws.dir, "Pulumi.qa.yaml"))).toBe(false);
+  });
+
+  it("a target file without config: is an input error naming the key", async () => {
+    const ws = workspace();
+    writeFileSync(join(ws.dir, "Pulumi.production.yaml"), "# emptied by mistake\n");
+    const error = (await promote({ from: "staging", to: "production", dir: ws.dir, write: true }).catch((e: unknown) => e)) as PromoteError;
+    expect(error.kind).toBe("input");
+    expect(error.message).toContain("Pulumi.production.yaml: config: missing");
+    expect(ws.production()).toBe("# emptied by mistake\n");
+  });
+
+  it("a tag-only image into staging", async () => {
+    const ws = workspace();
+    const development = readFileSync(join(ws.dir, "Pulumi.staging.yaml"), "utf8").replace("environment: staging", "environment: development").replace(V011, "vllm/vllm-openai:v0.11.0");
+    writeFileSync(join(ws.dir, "Pulumi.development.yaml"), development);
+    const staging = readFileSync(join(ws.dir, "Pulumi.staging.yaml"), "utf8");
+    const error = (await promote({ from: "development", to: "staging", dir: ws.dir, write: true }).catch((e: unknown) => e)) as PromoteError;
+    expect(error.kind).toBe("refused");
+    expect(error.message).toBe("staging needs digest-pinned images, and the source pins by tag only: images.vllm = vllm/vllm-openai:v0.11.0. Pin them by digest in Pulumi.development.yaml first (modelfleet pins resolve).");
+    expect(readFileSync(join(ws.dir, "Pulumi.staging.yaml"), "utf8")).toBe(staging);
+  });
+
+  it("a branch revision from development into production: the promoted file would not validate", async () => {
+    const ws = workspace();
+    const development = readFileSync(join(ws.dir, "Pulumi.staging.yaml"), "utf8").replace("environment: staging", "environment: development").replace("revision: b968826d9c46dd6066d109eabc6255188de91218", "revision: main");
+    writeFileSync(join(ws.dir, "Pulumi.development.yaml"), development);
+    const before = ws.production();
+    const error = (await promote({ from: "development", to: "production", dir: ws.dir, write: true }).catch((e: unknown) => e)) as PromoteError;
+    expect(error.kind).toBe("refused");
+    expect(error.message).toContain("the promoted Pulumi.production.yaml would not validate, so nothing was written");
+    expect(error.message).toContain("models[0].source.revision");
+    expect(ws.production()).toBe(before);
+  });
+});
+
+describe("the CLI", () => {
+  it("--json prints the diff for machines and writes nothing", async () => {
+    const ws = workspace();
+    const before = ws.production();
+    const out = await cli(["--from", "staging", "--to", "production", "--dir", ws.dir, "--json"]);
+    expect(out.code, out.stderr).toBe(0);
+    const report = JSON.parse(out.stdout);
+    expect(report).toMatchObject({ from: "staging", to: "production", written: false, formatting: "kept", models: ["qwen3-8b", "qwen3-small-gguf", "retired-model"], affected: ["qwen3-8b", "qwen3-small-gguf"] });
+    expect(report.changes.map((c: { kind: string; path: string }) => `${c.kind} ${c.path}`)).toEqual(["set images.vllm", "set models[qwen3-8b].source", "set models[qwen3-8b].vllm", "add-model models[qwen3-small-gguf]", "remove-model models[retired-model]"]);
+    expect(ws.production()).toBe(before);
+  });
+
+  it("human output: one line per change, then how to apply", async () => {
+    const ws = workspace();
+    const out = await cli(["--from", "staging", "--to", "production", "--dir", ws.dir, "--only", "qwen3-8b"]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toBe(
+      [
+        "staging → production: 2 change(s) to promotable keys:",
+        '  ~ models[qwen3-8b].source: {"huggingFace":"Qwen/Qwen3-8B","revision":"9c925d64d72725edaf899c6cb9c377fd0709d9c5"} → {"huggingFace":"Qwen/Qwen3-8B","revision":"b968826d9c46dd6066d109eabc6255188de91218"}',
+        '  ~ models[qwen3-8b].vllm: {"maxModelLen":16384,"gpuMemoryUtilization":0.9} → {"maxModelLen":32768,"gpuMemoryUtilization":0.92}',
+        "Nothing written (dry run); add --write to apply.",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it.each([
+    ["unknown stack: exit 2", ["--from", "qa", "--to", "production"], {}, 2, /^error: unknown stack "qa"/],
+    ["--require-ready without a database URL: exit 2", ["--from", "staging", "--to", "production", "--require-ready"], {}, 2, /^error: no database URL: pass --db-url <url> or set MODELFLEET_DB_URL/],
+    ["a bad --stale-after: exit 2", ["--from", "staging", "--to", "production", "--stale-after", "soon"], {}, 2, /^error: --stale-after must be a whole number of seconds, got "soon"/],
+    ["a refusal: exit 1", ["--from", "staging", "--to", "production", "--only", "qwen3-8b"], { corrupt: true }, 1, /^error: the source stack does not validate/],
+  ] as const)("%s", async (_, args, setup, code, message) => {
+    const ws = workspace();
+    if ("corrupt" in setup) writeFileSync(join(ws.dir, "Pulumi.staging.yaml"), readFileSync(join(ws.dir, "Pulumi.staging.yaml"), "utf8").replace("sizeBillions: 8", "sizeBillions: -8"));
+    const before = ws.production();
+    const out = await cli([...args, "--dir", ws.dir, "--write"]);
+    expect(out.code).toBe(code);
+    expect(out.stderr).toMatch(message);
+    expect(ws.production()).toBe(before);
   });
 });

@@ -1,0 +1,92 @@
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { reconcile } from "../../registry/reconcile.js";
+import { loadStackFile } from "../../stacks/config/load.js";
+import type { StackConfig } from "../../stacks/config/types.js";
+import { readinessGate } from "../../stacks/promote/gate.js";
+import { promote, PromoteError } from "../../stacks/promote/promote.js";
+import { useRegistryDatabase } from "../registry/support.js";
+
+const FIXTURES = join(import.meta.dirname, "..", "fixtures", "promote");
+const OTHER_DIGEST = `sha256:${"e".repeat(64)}`;
+
+describe("readinessGate against a real registry", () => {
+  const ctx = useRegistryDatabase();
+  const staging = (): StackConfig => loadStackFile(join(FIXTURES, "Pulumi.staging.yaml"));
+  const register = async (client: Parameters<typeof reconcile>[0], config: StackConfig, digests: Partial<Record<string, string>> = {}) =>
+    reconcile(
+      client,
+      config.models.map((m) => ({
+        modelName: m.name,
+        engine: m.engine,
+        servedModelName: m.servedModelName,
+        imageDigest: digests[m.name] ?? config.images[m.engine].digest ?? null,
+        endpoint: m.endpoint,
+        namespace: config.namespace,
+      })),
+      config.environment,
+    );
+
+  it("passes ready, fresh models on the pinned digest", async () => {
+    const { client } = await ctx.migratedDb();
+    const config = staging();
+    await register(client, config);
+    expect(await readinessGate(client, config, ["qwen3-8b", "qwen3-small-gguf"], 90)).toEqual([]);
+  });
+
+  it.each([
+    ["not registered", "DELETE FROM model_registry_entries WHERE model_name = 'qwen3-8b'", "not in the registry for staging"],
+    ["degraded", "UPDATE model_registry_entries SET deployment_status = 'degraded' WHERE model_name = 'qwen3-8b'", "degraded in staging, not ready"],
+    ["disabled by an operator", "UPDATE model_registry_entries SET deployment_status = 'disabled', disabled_by = 'operator' WHERE model_name = 'qwen3-8b'", "disabled in staging, not ready"],
+    ["never health-checked", "UPDATE model_registry_entries SET last_health_check_at = NULL WHERE model_name = 'qwen3-8b'", "never health-checked in staging"],
+    ["stale", "UPDATE model_registry_entries SET last_health_check_at = now() - interval '91 seconds' WHERE model_name = 'qwen3-8b'", "last health check in staging is older than 90s"],
+    ["on another digest", `UPDATE model_registry_entries SET image_digest = '${OTHER_DIGEST}' WHERE model_name = 'qwen3-8b'`, `staging runs ${OTHER_DIGEST}, the stack pins sha256:014a95f21c9edf6abe0aea6b07353f96baa4ec291c427bb1176dc7c93a85845c`],
+  ])("refuses a model %s", async (_, sql, reason) => {
+    const { client } = await ctx.migratedDb();
+    const config = staging();
+    await register(client, config);
+    await client.query(sql);
+    expect(await readinessGate(client, config, ["qwen3-small-gguf", "qwen3-8b"], 90)).toEqual([{ model: "qwen3-8b", reason }]);
+  });
+
+  it("judges only the models it is given", async () => {
+    const { client } = await ctx.migratedDb();
+    const config = staging();
+    await register(client, config, { "qwen3-8b": OTHER_DIGEST });
+    expect(await readinessGate(client, config, ["qwen3-small-gguf"], 90)).toEqual([]);
+  });
+
+  it("a re-pinned engine image gates the models that run it, even when their own keys are unchanged", async () => {
+    const { client } = await ctx.migratedDb();
+    const config = staging();
+    // Staging runs the llama.cpp model on an older build than the one the stack now pins.
+    await register(client, config, { "qwen3-small-gguf": OTHER_DIGEST });
+    const dir = mkdtempSync(join(tmpdir(), "modelfleet-gate-"));
+    copyFileSync(join(FIXTURES, "Pulumi.staging.yaml"), join(dir, "Pulumi.staging.yaml"));
+    // Production already matches staging except for the llama.cpp pin.
+    const target = readFileSync(join(FIXTURES, "Pulumi.staging.yaml"), "utf8")
+      .replace("environment: staging", "environment: production")
+      .replace("namespace: llm-staging", "namespace: llm-prod")
+      .replace("https://chat.staging.example.com", "https://chat.example.com")
+      .replace("server-cuda-b11206@sha256:3e7673cce183a55f97a1bc3c80817f3c61452483c13bc088a6766388af4775fe", `server-cuda-b11000@${OTHER_DIGEST}`)
+      .replace("replicas: 1", "replicas: 2");
+    writeFileSync(join(dir, "Pulumi.production.yaml"), target);
+    const seen: string[][] = [];
+    const error = await promote({
+      from: "staging",
+      to: "production",
+      dir,
+      write: true,
+      gate: async (source, models) => {
+        seen.push([...models]);
+        return (await readinessGate(client, source, models, source.registry.staleAfterSeconds)).map((f) => `${f.model}: ${f.reason}`);
+      },
+    }).catch((e: unknown) => e);
+    expect(seen).toEqual([["qwen3-small-gguf"]]);
+    expect(error).toBeInstanceOf(PromoteError);
+    expect((error as PromoteError).message).toContain(`qwen3-small-gguf: staging runs ${OTHER_DIGEST}, the stack pins sha256:3e7673cce183a55f97a1bc3c80817f3c61452483c13bc088a6766388af4775fe`);
+    expect(readFileSync(join(dir, "Pulumi.production.yaml"), "utf8")).toBe(target);
+  });
+});
