@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { cp, mkdir, readdir, realpath, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
+import { copyFile, lstat, mkdir, readdir, realpath, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { modelFilesPath } from "../components/offline/contents.js";
@@ -9,13 +9,14 @@ import type { StackConfig } from "../stacks/config/types.js";
 import { SynthError } from "../synth/errors.js";
 import { extraGroups } from "../synth/groups.js";
 import { synthesizeStack } from "../synth/synthesize.js";
-import { tarBytes, writeArchive } from "./archive.js";
+import { PARTS_SUFFIX, tarBytes, writeArchive } from "./archive.js";
+import { leaveOutBase, readBase } from "./base.js";
 import { databaseSize, dumpDatabase } from "./db.js";
 import { BundleError } from "./errors.js";
 import { hashFile, mapLimit } from "./hash.js";
 import { copyIntoLayout, imageBlobs, pinnedImages, reachableBlobs, sourceRef, type RegistryAccess } from "./images.js";
-import { BUNDLE_JSON, BUNDLE_SCHEMA_VERSION, IMAGES_DIR, SHA256SUMS, type BundleManifest } from "./manifest.js";
-import { walkFiles } from "./paths.js";
+import { BUNDLE_JSON, BUNDLE_SCHEMA_VERSION, BUNDLE_SIG, IMAGES_DIR, SHA256SUMS, type BundleManifest } from "./manifest.js";
+import { confinedFiles, walkFiles } from "./paths.js";
 import { human, silentProgress, type Progress } from "./progress.js";
 import { toolVersion } from "./tools.js";
 import { formatSha256Sums } from "./verify.js";
@@ -39,6 +40,16 @@ export interface CreateOptions extends RegistryAccess {
   readonly progress?: Progress;
   /** Free bytes where the bundle goes. @default statfs of the parent folder */
   readonly freeBytes?: (dir: string) => Promise<number>;
+  /**
+   * Signs the bundle: called with the path of the finished bundle.json, before SHA256SUMS, the archive and the final
+   * rename; writes `bundle.json.sig` next to it (bundle/sign.ts). @default unsigned
+   */
+  readonly sign?: (bundleJsonPath: string) => Promise<void>;
+  /**
+   * Make a differential bundle: leave out the OCI layers and model files this base already has (an earlier
+   * bundle's bundle.json, or a site inventory: bundle/base.ts), recorded in bundle.json as `base`. @default a full bundle
+   */
+  readonly base?: string;
 }
 
 export interface CreateResult {
@@ -50,24 +61,6 @@ export interface CreateResult {
 async function statfsFree(dir: string): Promise<number> {
   const info = await statfs(dir);
   return info.bavail * info.bsize;
-}
-
-/**
- * Files and bytes of a model's files, symlinks followed (a Hugging Face cache links snapshot files to its blobs; the
- * bundle stores the content). A link loop or a special file is an error naming the path.
- */
-async function sizeOf(path: string, seen: ReadonlySet<string> = new Set()): Promise<{ files: number; bytes: number }> {
-  const info = await stat(path);
-  if (info.isFile()) return { files: 1, bytes: info.size };
-  if (!info.isDirectory()) throw new BundleError("input", `${path} is neither a file nor a folder`);
-  const real = await realpath(path);
-  if (seen.has(real)) throw new BundleError("input", `${path}: symlink loop (back to ${real})`);
-  let total = { files: 0, bytes: 0 };
-  for (const entry of await readdir(path)) {
-    const inner = await sizeOf(join(path, entry), new Set([...seen, real]));
-    total = { files: total.files + inner.files, bytes: total.bytes + inner.bytes };
-  }
-  return total;
 }
 
 async function sourceCommit(dir: string): Promise<string | null> {
@@ -86,11 +79,20 @@ async function sourceCommit(dir: string): Promise<string | null> {
  */
 async function resumePartial(partial: string): Promise<Set<string>> {
   const kept = new Set<string>();
-  if (!(await stat(partial).catch(() => undefined))) return kept;
+  const info = await lstat(partial).catch(() => undefined);
+  if (!info) return kept;
+  if (!info.isDirectory()) {
+    // Our own `.partial` name, but not a folder this code made (a symlink would send the bundle elsewhere).
+    await rm(partial, { force: true });
+    return kept;
+  }
   const layout = join(partial, IMAGES_DIR);
   const blobs = join(layout, "blobs", "sha256");
+  // Only the real folder images/blobs/sha256 is kept: a symlink or file under one of those names goes too.
   const others = async (dir: string, keep: string) => {
-    for (const entry of await readdir(dir).catch(() => [] as string[])) if (entry !== keep) await rm(join(dir, entry), { recursive: true, force: true });
+    for (const entry of await readdir(dir).catch(() => [] as string[])) {
+      if (entry !== keep || !(await lstat(join(dir, entry))).isDirectory()) await rm(join(dir, entry), { recursive: true, force: true });
+    }
   };
   await others(partial, IMAGES_DIR);
   await others(layout, "blobs");
@@ -129,20 +131,24 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
     throw error;
   }
   const images = pinnedImages(config);
-  if (await stat(out).catch(() => undefined)) throw new BundleError("input", `${out} already exists; remove it or choose another --out`);
+  const base = options.base ? await readBase(resolve(options.base)) : undefined;
+  const targets = [out, ...(options.archive ? [`${out}.tar`, `${out}.tar${PARTS_SUFFIX}`, `${out}.tar.000`] : [])];
+  for (const target of targets) {
+    if (await lstat(target).catch(() => undefined)) throw new BundleError("input", `${target} already exists; remove it or choose another --out`);
+  }
   if (config.offline && !options.modelsDir) throw new BundleError("input", `${basename(stackFile)} is an offline stack: its models come from PVCs, so pass --models-dir with their files`);
 
-  const models = options.modelsDir
+  const modelsRoot = options.modelsDir ? await realpath(resolve(options.modelsDir)).catch(() => undefined) : undefined;
+  if (options.modelsDir && !(await stat(modelsRoot ?? "").catch(() => undefined))?.isDirectory()) throw new BundleError("input", `--models-dir ${options.modelsDir} is not a folder; pass the folder holding the stack's model files`);
+  const models = modelsRoot
     ? await Promise.all(
         config.models.map(async (model) => {
           const rel = modelFilesPath(model);
-          const from = join(resolve(options.modelsDir as string), rel);
-          const size = await sizeOf(from).catch((error: unknown) => {
-            if (error instanceof BundleError) throw new BundleError("input", `model ${model.name}: ${error.message}`);
-            return undefined;
+          const files = await confinedFiles(modelsRoot, rel, "--models-dir").catch((error: unknown) => {
+            throw error instanceof BundleError ? new BundleError(error.kind, `model ${model.name}: ${error.message}`) : error;
           });
-          if (!size) throw new BundleError("input", `model ${model.name}: expected its files at ${from} (--models-dir/${rel})`);
-          return { model, rel, from, ...size };
+          if (!files) throw new BundleError("input", `model ${model.name}: expected its files at ${join(modelsRoot, rel)} (--models-dir/${rel})`);
+          return { model, rel, files, bytes: files.reduce((sum, f) => sum + f.size, 0) };
         }),
       )
     : [];
@@ -170,7 +176,7 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
   const modelTotal = sum(models.map((m) => m.bytes));
   const databaseTotal = options.dbUrl ? await databaseSize(options.dbUrl) : 0;
   // Manifests, the index, bundle.json and SHA256SUMS: small; 1 MiB covers them.
-  const archiveTotal = options.archive ? tarBytes(unique.size + sum(models.map((m) => m.files)) + 100, imageTotal + modelTotal + databaseTotal + 1024 ** 2) : 0;
+  const archiveTotal = options.archive ? tarBytes(unique.size + sum(models.map((m) => m.files.length)) + 100, imageTotal + modelTotal + databaseTotal + 1024 ** 2) : 0;
   const needed = imageNew + modelTotal + databaseTotal + archiveTotal;
   const free = await (options.freeBytes ?? statfsFree)(dirname(out));
   if (needed > free) {
@@ -199,16 +205,24 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
 
   progress.phase("models", modelTotal);
   for (const m of models) {
-    const to = join(partial, "models", m.rel);
-    await mkdir(dirname(to), { recursive: true });
-    await cp(m.from, to, { recursive: true, force: true, dereference: true });
-    progress.advance(m.bytes);
+    for (const file of m.files) {
+      // rel and every entry name were checked: the copy stays under models/, and is a copy, never a link.
+      const to = join(partial, "models", m.rel, ...(file.to ? file.to.split("/") : []));
+      await mkdir(dirname(to), { recursive: true });
+      await copyFile(file.from, to);
+      progress.advance(file.size);
+    }
   }
 
   const database = options.dbUrl ? await dumpDatabase(options.dbUrl, join(partial, "db", "registry.dump")) : null;
 
-  const { files } = await walkFiles(partial);
-  const listed = files.filter((f) => f.path !== BUNDLE_JSON && f.path !== SHA256SUMS);
+  // DIFFERENTIAL: what the base has is removed before hashing, so bundle.json lists only what the bundle carries.
+  const baseRecord = base ? await leaveOutBase(partial, images, base) : undefined;
+
+  const { files, odd } = await walkFiles(partial);
+  // Nothing this code writes is a link or special file; anything else would make the folder and its tar differ.
+  if (odd.length > 0) throw new BundleError("integrity", `${partial} holds ${odd.slice(0, 5).join(", ")}, not regular files; remove ${partial} and run create again`);
+  const listed = files.filter((f) => f.path !== BUNDLE_JSON && f.path !== SHA256SUMS && f.path !== BUNDLE_SIG);
   progress.phase("checksums", listed.reduce((sum, f) => sum + f.size, 0));
   const hashed = await mapLimit(listed, async (f) => ({ path: f.path, ...(await hashFile(join(partial, f.path), (n) => progress.advance(n))) }));
   const manifest: BundleManifest = {
@@ -219,18 +233,34 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
     sourceCommit: await sourceCommit(dirname(stackFile)),
     files: hashed.map((h) => ({ path: h.path, sha256: h.sha256, size: h.size })),
     images,
-    models: models.map((m) => ({ name: m.model.name, path: `models/${m.rel}`, files: m.files, bytes: m.bytes })),
+    // hfTokenAtSource: guidance for the site (load prints how to set a token there); never the token itself.
+    models: models.map((m) => ({
+      name: m.model.name,
+      path: `models/${m.rel}`,
+      files: m.files.length,
+      bytes: m.bytes,
+      ...(config.hfToken && m.model.source.kind === "huggingFace" ? { hfTokenAtSource: true } : {}),
+    })),
     database: database ? { path: "db/registry.dump", format: "custom", serverVersion: database.serverVersion, pgDumpVersion: database.pgDumpVersion } : null,
     tools: { skopeo: await toolVersion("skopeo"), ...(database ? { pg_dump: database.pgDumpVersion } : {}) },
+    ...(baseRecord ? { base: baseRecord } : {}),
   };
   await writeFile(join(partial, BUNDLE_JSON), `${JSON.stringify(manifest, null, 2)}\n`);
+  // The signature (bundle.json.sig) is written next to bundle.json: neither bundle.json nor SHA256SUMS lists it,
+  // the archive carries it right after bundle.json.
+  if (options.sign) await options.sign(join(partial, BUNDLE_JSON));
   const bundleJson = await hashFile(join(partial, BUNDLE_JSON));
   await writeFile(join(partial, SHA256SUMS), formatSha256Sums([...manifest.files, { path: BUNDLE_JSON, sha256: bundleJson.sha256 }].sort((a, b) => (a.path < b.path ? -1 : 1))));
   let archive: string[] = [];
   if (options.archive) {
-    progress.phase("archive", tarBytes(manifest.files.length + 2, sum(manifest.files.map((f) => f.size))));
+    // Leftovers of an interrupted archive write (`<out>.tar.NNN.partial`, …) are never part of this one.
+    const prefix = `${basename(out)}.tar`;
+    for (const name of await readdir(dirname(out))) if (name.startsWith(prefix) && name.endsWith(".partial")) await rm(join(dirname(out), name), { force: true });
+    progress.phase("archive", tarBytes(manifest.files.length + 3, sum(manifest.files.map((f) => f.size))));
     archive = await writeArchive(partial, `${out}.tar`, options.splitBytes, (n) => progress.advance(n));
   }
+  // rename() would replace an empty folder created meanwhile: check once more right before.
+  if (await lstat(out).catch(() => undefined)) throw new BundleError("input", `${out} appeared while the bundle was created; the bundle is in ${partial}`);
   await rename(partial, out);
   progress.done();
   return { dir: out, manifest, archive };

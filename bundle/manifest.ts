@@ -5,8 +5,30 @@ export const BUNDLE_SCHEMA_VERSION = 1;
 export const BUNDLE_JSON = "bundle.json";
 export const SHA256SUMS = "SHA256SUMS";
 export const IMAGES_DIR = "images";
+/**
+ * The detached Ed25519 signature over the exact bytes of bundle.json (raw 64 bytes; bundle/sign.ts). Never listed
+ * in bundle.json (it signs it) nor in SHA256SUMS (written before signing); carried in the archive like any file.
+ */
+export const BUNDLE_SIG = "bundle.json.sig";
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+/**
+ * bundle.json's `base` (differential bundles, bundle/base.ts): what the bundle was made against and what the site
+ * must already hold instead of the bundle carrying it. `sha256` is of the base file's bytes.
+ */
+export const bundleBaseSchema = z.strictObject({
+  sha256: sha256Hex,
+  kind: z.enum(["bundle", "inventory"]),
+  /** The base bundle's stack and creation time; absent for an inventory. */
+  stack: z.string().optional(),
+  createdAt: z.string().optional(),
+  /** OCI layer blobs the images need and the bundle does not carry. */
+  blobs: z.array(z.strictObject({ sha256: sha256Hex, size: z.int().min(0) })),
+  /** Model files the stack needs and the bundle does not carry, at their bundle path (`models/…`). */
+  modelFiles: z.array(z.strictObject({ path: z.string(), sha256: sha256Hex, size: z.int().min(0) })),
+});
+export type BundleBase = z.infer<typeof bundleBaseSchema>;
 
 export const bundleManifestSchema = z.strictObject({
   schemaVersion: z.literal(BUNDLE_SCHEMA_VERSION),
@@ -30,7 +52,20 @@ export const bundleManifestSchema = z.strictObject({
       layoutRef: z.string(),
     }),
   ),
-  models: z.array(z.strictObject({ name: z.string(), path: z.string(), files: z.int().min(0), bytes: z.int().min(0) })),
+  models: z.array(
+    z.strictObject({
+      name: z.string(),
+      /** A listed file, or a folder holding listed files (`models/<path>`). */
+      path: z.string(),
+      files: z.int().min(0),
+      bytes: z.int().min(0),
+      /**
+       * The source stack configured `hfToken` and this model comes from Hugging Face (it may be gated). Guidance
+       * only: the files are in the bundle, so an offline site needs no token. @default false
+       */
+      hfTokenAtSource: z.boolean().optional(),
+    }),
+  ),
   database: z
     .strictObject({
       path: z.string(),
@@ -40,7 +75,31 @@ export const bundleManifestSchema = z.strictObject({
     })
     .nullable(),
   tools: z.record(z.string(), z.string()),
+  /** Set on a differential bundle (`bundle create --base`): what the site must already hold. @default a full bundle */
+  base: bundleBaseSchema.optional(),
 });
 
 export type BundleManifest = z.infer<typeof bundleManifestSchema>;
 export type BundleImage = BundleManifest["images"][number];
+
+/** A zod error as a readable list: `files[2].sha256: <message>`, one line per issue, at most `limit`. */
+export function formatIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[], limit = 20): string[] {
+  const lines = issues.slice(0, limit).map((issue) => {
+    const path = issue.path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), "");
+    return `${path || "(top level)"}: ${issue.message.split("\n")[0]}`;
+  });
+  if (issues.length > limit) lines.push(`... and ${issues.length - limit} more`);
+  return lines;
+}
+
+/** Parses bundle.json's text: the manifest, or every problem as `dot.path: message`. */
+export function parseBundleManifest(text: string): { manifest: BundleManifest } | { problems: string[] } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { problems: [`not JSON: ${(error as Error).message.split("\n")[0]}`] };
+  }
+  const result = bundleManifestSchema.safeParse(value);
+  return result.success ? { manifest: result.data } : { problems: formatIssues(result.error.issues) };
+}

@@ -22,10 +22,29 @@ export function toolEnv(): NodeJS.ProcessEnv {
   return { ...process.env, PATH: [...PG_BIN_DIRS, process.env["PATH"] ?? ""].join(":") };
 }
 
+export interface RunOptions {
+  readonly input?: string;
+  /** @default true - a non-zero exit throws */
+  readonly reject?: boolean;
+  /**
+   * Extra environment variables for the child, e.g. libpq's PGHOST/PGPASSWORD: a connection's secrets go here,
+   * never in `args` (every local user can read a process's argument list).
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Called with the child's pid once it is spawned. */
+  readonly onSpawn?: (pid: number) => void;
+}
+
 /** Runs a tool; a missing binary becomes one clear error naming the package. */
-export async function run(name: ToolName, args: readonly string[], options: { input?: string; reject?: boolean } = {}) {
+export async function run(name: ToolName, args: readonly string[], options: RunOptions = {}) {
   try {
-    return await execa(toolPath(name), [...args], { env: toolEnv(), reject: options.reject ?? true, ...(options.input === undefined ? {} : { input: options.input }) });
+    const child = execa(toolPath(name), [...args], {
+      env: { ...toolEnv(), ...options.env },
+      reject: options.reject ?? true,
+      ...(options.input === undefined ? {} : { input: options.input }),
+    });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
+    return await child;
   } catch (error) {
     if ((error as { code?: string }).code === "ENOENT") {
       throw new BundleError("tool", `${name} is not installed; install it with: apt-get install -y ${TOOLS[name].debianPackage}`);

@@ -1,7 +1,9 @@
 import { Command, CommanderError } from "commander";
+import { redact } from "../secrets/redact.js";
 import { bundleCommand } from "./commands/bundle.js";
 import { checkCommand } from "./commands/check.js";
 import { dbCommand } from "./commands/db.js";
+import { keysCommand } from "./commands/keys.js";
 import { pinsCommand } from "./commands/pins.js";
 import { promoteCommand } from "./commands/promote.js";
 import { registryCommand } from "./commands/registry.js";
@@ -18,6 +20,7 @@ export function buildProgram(): Command {
     .addCommand(promoteCommand())
     .addCommand(bundleCommand())
     .addCommand(dbCommand())
+    .addCommand(keysCommand())
     .addCommand(pinsCommand())
     .showHelpAfterError()
     .exitOverride();
@@ -42,7 +45,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (error.code === "commander.helpDisplayed" || error.code === "commander.help" || error.code === "commander.version") return 0;
       return 2;
     }
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`error: ${redact(error instanceof Error ? error.message : String(error))}\n`);
     return 1;
   }
   return typeof process.exitCode === "number" ? process.exitCode : 0;

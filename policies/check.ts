@@ -1,8 +1,9 @@
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, Scalar, type Document } from "yaml";
 import type { K8sObject } from "../components/shared/k8s-object.js";
 import { isEnvironment, type Environment } from "../stacks/config/environments.js";
+import { countDocumentMarkers, InputLimitError, isStackOverflowMessage, mebibytes, readRegularTextFile, yamlShapeProblem } from "../stacks/config/safe-input.js";
 import { stackConfigObject, yamlDocumentObject } from "./documents.js";
 import { withEmbeddedCache } from "./embedded-config.js";
 import type { PathSegment } from "./field-path.js";
@@ -12,6 +13,28 @@ import { DEFAULT_RULE_OPTIONS, type ReportedEnforcement, type RuleContext, type 
 
 /** Kubernetes YAML is judged as production unless told otherwise: the strictest profile, so nothing passes by default. */
 export const DEFAULT_ENVIRONMENT: Environment = "production";
+
+/**
+ * What `modelfleet check` reads at most, so hostile or accidental input (a 136 MB file, an alias bomb, a FIFO named
+ * *.yaml) is refused in about the time it takes to look at it, not by running out of memory. Parsing takes about
+ * 35 bytes of memory per byte of YAML, so the total bounds the peak at roughly 2.3 GB.
+ */
+export const CHECK_LIMITS = {
+  /** One file; the size is checked (fstat) before the file is read. */
+  fileMaxBytes: 16 * 1024 * 1024,
+  /** All files of one run together, checked from their sizes before any is read. */
+  totalMaxBytes: 64 * 1024 * 1024,
+  /** Files in one run (paths given plus files found under folders). */
+  maxFiles: 10_000,
+  /** YAML documents in one file (`---` separated), counted before parsing. */
+  maxDocumentsPerFile: 10_000,
+  /** Nesting of maps and sequences in one document. */
+  maxDepth: 100,
+  /** Alias nodes (`*name`) in one document, and the nodes aliases may expand to (yaml's maxAliasCount). */
+  maxAliases: 1_000,
+} as const;
+
+const SPLIT_HINT = "split it or check its parts separately";
 
 /** `Pulumi.<stack>.yaml`, a stack config file (not `Pulumi.yaml`, the project file). */
 const STACK_FILE = /^Pulumi\.([^.]+)\.ya?ml$/;
@@ -75,7 +98,8 @@ export interface CheckPathsOptions {
 export class PolicyInputError extends Error {
   override readonly name = "PolicyInputError";
   constructor(
-    readonly code: "unreadable-path" | "malformed-yaml",
+    /** `input-limit`: over one of CHECK_LIMITS (size, files, documents, depth, aliases). */
+    readonly code: "unreadable-path" | "malformed-yaml" | "input-limit",
     readonly file: string,
     message: string,
     readonly line?: number,
@@ -97,20 +121,24 @@ export function isBlocking(violation: Pick<CheckedViolation, "enforcement" | "wa
  * Loads YAML files and folders (recursively: `.yaml`/`.yml`, multi-document, `helm template` output, List kinds),
  * and `Pulumi.<stack>.yaml` stack files, and runs every rule over them. Kubernetes objects from all paths are judged
  * together, so stack-level rules (NetworkPolicy and PDB coverage) see objects across files.
- * @throws PolicyInputError on an unreadable path or malformed YAML (naming the file and line).
+ * Only regular files are read (a symlink is followed only to one) and every input is bounded by CHECK_LIMITS.
+ * @throws PolicyInputError on an unreadable path, malformed YAML (naming the file and line) or input over a limit.
  */
 export async function checkPaths(paths: readonly string[], opts: CheckPathsOptions = {}): Promise<CheckReport> {
   const environment = opts.environment ?? DEFAULT_ENVIRONMENT;
   const files = await expandPaths(paths);
+  if (files.length > CHECK_LIMITS.maxFiles) {
+    throw new PolicyInputError("input-limit", paths[0] ?? "", `${files.length} files to check, more than the ${CHECK_LIMITS.maxFiles} allowed in one run; check fewer folders at a time`);
+  }
+  await checkTotalSize(files);
   const manifests: Loaded[] = [];
   const stacks: { file: string; stack: string; environment: Environment; loaded: Loaded }[] = [];
+  let total = 0;
   for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch (error) {
-      throw new PolicyInputError("unreadable-path", file, `${file}: cannot read: ${(error as Error).message}`);
-    }
+    const text = await readInput(file);
+    // The sizes were summed before reading; files that grew meanwhile are caught here.
+    total += text.length;
+    if (total > CHECK_LIMITS.totalMaxBytes) throw totalTooLarge(file);
     const stackName = STACK_FILE.exec(basename(file))?.[1];
     if (stackName !== undefined) {
       const loaded = loadStackFile(file, text, stackName);
@@ -167,6 +195,10 @@ interface Loaded {
 
 /** Parses Kubernetes YAML: every document, List items expanded; non-Kubernetes documents become YamlDocument pseudo-objects. */
 export function loadYaml(file: string, text: string): Loaded[] {
+  const documents = countDocumentMarkers(text);
+  if (documents > CHECK_LIMITS.maxDocumentsPerFile) {
+    throw new PolicyInputError("input-limit", file, `${file}: about ${documents} YAML documents, more than the ${CHECK_LIMITS.maxDocumentsPerFile} allowed in one file; ${SPLIT_HINT}`);
+  }
   const lineCounter = new LineCounter();
   const parsed = parseAllDocuments(text, { lineCounter });
   const docs = Array.isArray(parsed) ? parsed : [];
@@ -174,7 +206,7 @@ export function loadYaml(file: string, text: string): Loaded[] {
   docs.forEach((doc, index) => {
     failOnErrors(file, doc, lineCounter);
     if (doc.contents === null) return; // empty document (`---` separators, comment-only `# Source:` blocks)
-    const value: unknown = doc.toJS();
+    const value = boundedToJS(file, doc, lineCounter);
     const locator = (base: readonly PathSegment[]) => (path: readonly PathSegment[], embeddedLine?: number) =>
       lineOf(doc, lineCounter, [...base, ...path], embeddedLine);
     if (isKubernetesObject(value)) {
@@ -199,16 +231,62 @@ function loadStackFile(file: string, text: string, stack: string): Loaded {
   const doc = parseDocument(text, { lineCounter });
   failOnErrors(file, doc, lineCounter);
   return {
-    object: stackConfigObject(stack, doc.toJS() ?? {}),
+    object: stackConfigObject(stack, boundedToJS(file, doc, lineCounter) ?? {}),
     file,
     line: (path, embeddedLine) => lineOf(doc, lineCounter, path, embeddedLine),
   };
+}
+
+/** The document as plain data, once its depth and aliases are within CHECK_LIMITS. */
+function boundedToJS(file: string, doc: Document, lineCounter: LineCounter): unknown {
+  const shape = yamlShapeProblem(doc, { maxDepth: CHECK_LIMITS.maxDepth, maxAliases: CHECK_LIMITS.maxAliases });
+  const line = (): number => lineCounter.linePos(doc.contents?.range?.[0] ?? 0).line;
+  if (shape) throw new PolicyInputError("input-limit", file, `${file}:${line()}: ${shape.message}; ${SPLIT_HINT}`, line());
+  try {
+    return doc.toJS({ maxAliasCount: CHECK_LIMITS.maxAliases });
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new PolicyInputError("input-limit", file, `${file}:${line()}: YAML aliases expand to more than ${CHECK_LIMITS.maxAliases} nodes (an alias bomb?); write the values out`, line());
+  }
+}
+
+/** Reads one input file: regular files only, at most CHECK_LIMITS.fileMaxBytes, UTF-8 text. */
+async function readInput(file: string): Promise<string> {
+  try {
+    return await readRegularTextFile(file, CHECK_LIMITS.fileMaxBytes, SPLIT_HINT);
+  } catch (error) {
+    if (!(error instanceof InputLimitError)) throw error;
+    const code = error.problem === "too-large" ? "input-limit" : error.problem === "binary" ? "malformed-yaml" : "unreadable-path";
+    throw new PolicyInputError(code, file, error.message);
+  }
+}
+
+function totalTooLarge(file: string): PolicyInputError {
+  return new PolicyInputError("input-limit", file, `the files to check add up to more than ${mebibytes(CHECK_LIMITS.totalMaxBytes)} (the limit of one run, reached at ${file}); check fewer folders at a time`);
+}
+
+/** Sums the sizes of every file (stat: no file is opened, so a FIFO cannot block) before any is read. */
+async function checkTotalSize(files: readonly string[]): Promise<void> {
+  let total = 0;
+  for (const file of files) {
+    const info = await stat(file).catch(() => undefined);
+    // Unreadable and non-regular files are reported by readInput, in path order.
+    if (!info?.isFile()) continue;
+    if (info.size > CHECK_LIMITS.fileMaxBytes) {
+      throw new PolicyInputError("input-limit", file, `${file}: ${info.size} bytes (${mebibytes(info.size)}), more than the ${mebibytes(CHECK_LIMITS.fileMaxBytes)} allowed; ${SPLIT_HINT}`);
+    }
+    total += info.size;
+    if (total > CHECK_LIMITS.totalMaxBytes) throw totalTooLarge(file);
+  }
 }
 
 function failOnErrors(file: string, doc: Document, lineCounter: LineCounter): void {
   const error = doc.errors[0];
   if (!error) return;
   const line = error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line;
+  if (isStackOverflowMessage(error.message)) {
+    throw new PolicyInputError("input-limit", file, `${file}:${line}: nested deeper than ${CHECK_LIMITS.maxDepth} levels; ${SPLIT_HINT}`, line);
+  }
   const reason = error.message.split("\n")[0];
   throw new PolicyInputError("malformed-yaml", file, `${file}:${line}: malformed YAML: ${reason}. Fix the file (or remove it from the paths) and run again.`, line);
 }

@@ -55,7 +55,45 @@ function parseSettings(fileName: string, text: string): EmbeddedSetting[] {
   return lineSettings(text, PYTHON.test(fileName));
 }
 
-/** One-line JSON (generated files, e.g. a Grafana dashboard): every setting is on line 1, so JSON.parse serves. */
+/**
+ * Where a setting sits in an embedded file: map keys, and list indexes that `keyOf` appends to the key before them
+ * (`servers[0].password`). Parent-linked, so walking a file nested 20,000 deep costs no more than its size.
+ */
+interface KeyLink {
+  readonly segment: string | number;
+  readonly parent: KeyLink | undefined;
+}
+
+/** Segments of a setting's dotted key shown at most; deeper keys keep their last segments, after `…`. */
+const MAX_KEY_SEGMENTS = 12;
+
+function keyOf(link: KeyLink | undefined): string {
+  const parts: string[] = [];
+  let names = 0;
+  let cut = false;
+  for (let l = link; l !== undefined; l = l.parent) {
+    if (names >= MAX_KEY_SEGMENTS) {
+      cut = true;
+      break;
+    }
+    if (typeof l.segment === "number") parts.push(`[${l.segment}]`);
+    else {
+      parts.push(l.segment);
+      names++;
+    }
+  }
+  let out = cut ? "…" : "";
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const part = parts[i]!;
+    out += part.startsWith("[") || out === "" || out === "…" ? part : `.${part}`;
+  }
+  return out;
+}
+
+/**
+ * One-line JSON (generated files, e.g. a Grafana dashboard): every setting is on line 1, so JSON.parse serves.
+ * Walked with an explicit stack, not recursion.
+ */
 function oneLineJsonSettings(text: string): EmbeddedSetting[] | undefined {
   let root: unknown;
   try {
@@ -66,54 +104,77 @@ function oneLineJsonSettings(text: string): EmbeddedSetting[] | undefined {
   if (root === null || typeof root !== "object" || Array.isArray(root)) return undefined;
   const out: EmbeddedSetting[] = [];
   const isScalarValue = (v: unknown) => v === null || typeof v !== "object";
-  const walk = (node: unknown, keyPath: string[]): void => {
-    if (Array.isArray(node)) {
-      node.forEach((item, index) => walk(item, [...keyPath.slice(0, -1), `${keyPath[keyPath.length - 1] ?? ""}[${index}]`]));
-      return;
+  // Each entry is judged when popped, so settings come out in document order (a pre-order walk).
+  const stack: { key: string | undefined; value: unknown; link: KeyLink | undefined }[] = [{ key: undefined, value: root, link: undefined }];
+  for (let step = stack.pop(); step !== undefined; step = stack.pop()) {
+    const { key, value, link } = step;
+    if (key !== undefined && link !== undefined) {
+      if (typeof value === "string" || typeof value === "number") {
+        out.push({ key: keyOf(link), name: key, value, literal: true, line: 1 });
+        continue;
+      }
+      if (Array.isArray(value) && value.every(isScalarValue)) {
+        out.push({ key: keyOf(link), name: key, value: value.map((v) => String(v)), literal: true, line: 1 });
+        continue;
+      }
     }
-    if (node === null || typeof node !== "object") return;
-    for (const [key, value] of Object.entries(node)) {
-      const path = [...keyPath, key];
-      if (typeof value === "string" || typeof value === "number") out.push({ key: path.join("."), name: key, value, literal: true, line: 1 });
-      else if (Array.isArray(value) && value.every(isScalarValue)) out.push({ key: path.join("."), name: key, value: value.map((v) => String(v)), literal: true, line: 1 });
-      else walk(value, path);
+    if (Array.isArray(value)) {
+      for (let index = value.length - 1; index >= 0; index--) stack.push({ key: undefined, value: value[index], link: { segment: index, parent: link } });
+    } else if (value !== null && typeof value === "object") {
+      const entries = Object.entries(value);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [childKey, child] = entries[i]!;
+        stack.push({ key: childKey, value: child, link: { segment: childKey, parent: link } });
+      }
     }
-  };
-  walk(root, []);
+  }
   return out;
 }
 
+/** A YAML/JSON mapping, walked with an explicit stack; undefined when the text is not one (or the parser gives up on it). */
 function structuredSettings(text: string): EmbeddedSetting[] | undefined {
   if (!text.trimEnd().includes("\n")) {
     const json = oneLineJsonSettings(text);
     if (json) return json;
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
+  let doc;
+  try {
+    doc = parseDocument(text, { lineCounter, uniqueKeys: false });
+  } catch (error) {
+    // The parser recurses; on text nested deeper than it can follow, read the file line by line instead.
+    if (error instanceof RangeError) return undefined;
+    throw error;
+  }
   if (doc.errors.length > 0 || !isMap(doc.contents)) return undefined;
   const out: EmbeddedSetting[] = [];
   const lineOf = (node: Node | null | undefined): number => (node?.range ? lineCounter.linePos(node.range[0]).line : 1);
-  const walk = (node: unknown, keyPath: string[]): void => {
+  // Each pair is judged when popped, so settings come out in document order (a pre-order walk).
+  const stack: { key: string | undefined; node: unknown; link: KeyLink | undefined }[] = [{ key: undefined, node: doc.contents, link: undefined }];
+  for (let step = stack.pop(); step !== undefined; step = stack.pop()) {
+    const { key, node, link } = step;
+    if (key !== undefined && link !== undefined) {
+      if (isScalar(node) && (typeof node.value === "string" || typeof node.value === "number")) {
+        out.push({ key: keyOf(link), name: key, value: node.value, literal: true, line: lineOf(node) });
+        continue;
+      }
+      if (isSeq(node) && node.items.every((item) => isScalar(item))) {
+        const list = node.items.map((item) => (isScalar(item) ? String(item.value) : ""));
+        out.push({ key: keyOf(link), name: key, value: list, literal: true, line: lineOf(node) });
+        continue;
+      }
+    }
     if (isMap(node)) {
-      for (const pair of node.items) {
+      for (let i = node.items.length - 1; i >= 0; i--) {
+        const pair = node.items[i];
         if (!isPair(pair)) continue;
-        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-        const path = [...keyPath, key];
-        const value = pair.value;
-        if (isScalar(value) && (typeof value.value === "string" || typeof value.value === "number")) {
-          out.push({ key: path.join("."), name: key, value: value.value, literal: true, line: lineOf(value) });
-        } else if (isSeq(value) && value.items.every((item) => isScalar(item))) {
-          const list = value.items.map((item) => (isScalar(item) ? String(item.value) : ""));
-          out.push({ key: path.join("."), name: key, value: list, literal: true, line: lineOf(value) });
-        } else {
-          walk(value, path);
-        }
+        const childKey = isScalar(pair.key) ? String(pair.key.value) : "<complex key>";
+        stack.push({ key: childKey, node: pair.value, link: { segment: childKey, parent: link } });
       }
     } else if (isSeq(node)) {
-      node.items.forEach((item, index) => walk(item, [...keyPath.slice(0, -1), `${keyPath[keyPath.length - 1] ?? ""}[${index}]`]));
+      for (let index = node.items.length - 1; index >= 0; index--) stack.push({ key: undefined, node: node.items[index], link: { segment: index, parent: link } });
     }
-  };
-  walk(doc.contents, []);
+  }
   return out;
 }
 

@@ -22,8 +22,10 @@ export function stringMap(value: unknown): Record<string, string> {
   return out;
 }
 
+/** The object's namespace; "" when unset or not a string (untrusted input is never coerced). */
 export function namespaceOf(object: K8sObject): string {
-  return object.metadata?.namespace ?? "";
+  const namespace: unknown = object.metadata?.namespace;
+  return typeof namespace === "string" ? namespace : "";
 }
 
 const namespaceIndexes = new WeakMap<readonly K8sObject[], Map<string, K8sObject[]>>();

@@ -35,12 +35,26 @@ const NOT_SECRET_NAMES = new Set(["pwd", "oldpwd"]);
 
 /** Splits a name into lower-case words: camelCase, snake_case, kebab-case, dotted and `modelfleet:` prefixes. */
 export function nameWords(name: string): string[] {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
-    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
-    .split(/[^A-Za-z0-9]+/)
-    .filter((w) => w !== "")
-    .map((w) => w.toLowerCase());
+  // One pass over the characters: a word ends before an upper-case letter that follows a lower-case letter or digit
+  // (`postgresPassword`), and before the last capital of a run followed by a lower-case letter (`HFToken` → hf,
+  // token). Regular expressions with `[A-Z]+` backtrack quadratically on a 200,000-capital key.
+  const words: string[] = [];
+  for (const chunk of name.match(/[A-Za-z0-9]+/g) ?? []) {
+    let start = 0;
+    for (let i = 1; i < chunk.length; i++) {
+      const previous = chunk[i - 1]!;
+      const current = chunk[i]!;
+      const next = chunk[i + 1];
+      const upper = current >= "A" && current <= "Z";
+      const split = upper && ((previous >= "a" && previous <= "z") || (previous >= "0" && previous <= "9") || (previous >= "A" && previous <= "Z" && next !== undefined && next >= "a" && next <= "z"));
+      if (split) {
+        words.push(chunk.slice(start, i).toLowerCase());
+        start = i;
+      }
+    }
+    words.push(chunk.slice(start).toLowerCase());
+  }
+  return words;
 }
 
 /** Does this key or variable name look like it holds a secret? */

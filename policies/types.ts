@@ -1,7 +1,7 @@
 import type { K8sObject } from "../components/shared/k8s-object.js";
-import { objectRef } from "../components/shared/k8s-object.js";
 import type { Environment } from "../stacks/config/environments.js";
-import { formatPath, type PathSegment } from "./field-path.js";
+import { finalMessage, safeFieldPath, safeObjectRef } from "./display.js";
+import type { PathSegment } from "./field-path.js";
 import { waiverStatus } from "./waivers.js";
 
 export type { PathSegment } from "./field-path.js";
@@ -119,15 +119,18 @@ export function defineRule(spec: RuleSpec): Rule {
   };
 }
 
-/** Applies the object's waiver annotations: a valid waiver marks the violation; an invalid one says why in the message. */
+/**
+ * Applies the object's waiver annotations: a valid waiver marks the violation; an invalid one says why in the message.
+ * The message, field path and object reference pass through policies/display.ts: one line, no credential.
+ */
 export function toViolation(rule: Pick<RuleSpec, "id" | "waivable">, finding: Finding, enforcement: ReportedEnforcement): Violation {
   const waiver = waiverStatus(finding.object, rule.id, rule.waivable);
-  const message = waiver.status === "invalid" ? `${finding.message} (${waiver.problem})` : finding.message;
+  const message = finalMessage(waiver.status === "invalid" ? `${finding.message} (${waiver.problem})` : finding.message);
   return {
     ruleId: rule.id,
     enforcement,
-    objectRef: objectRef(finding.object),
-    fieldPath: formatPath(finding.path),
+    objectRef: safeObjectRef(finding.object.kind, finding.object.metadata?.namespace, finding.object.metadata?.name),
+    fieldPath: safeFieldPath(finding.path),
     path: finding.path,
     message,
     object: finding.object,

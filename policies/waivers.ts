@@ -1,4 +1,6 @@
 import type { K8sObject } from "../components/shared/k8s-object.js";
+import { isCredentialLike } from "./display.js";
+import { redacted } from "./secret-patterns.js";
 
 /** Comma- or space-separated rule ids the object is waived from. */
 export const WAIVE_ANNOTATION = "modelfleet.dev/waive";
@@ -30,5 +32,7 @@ export function waiverStatus(object: K8sObject, ruleId: string, waivable: boolea
       problem: `waiver ignored: ${WAIVE_ANNOTATION} lists "${ruleId}" but ${WAIVE_REASON_ANNOTATION} is missing or empty; add the reason`,
     };
   }
-  return { status: "waived", reason: reason.trim() };
+  // Reported next to every waived violation: one line, and never a credential pasted into the annotation.
+  const text = reason.trim().replace(/\s+/g, " ");
+  return { status: "waived", reason: isCredentialLike(text) ? redacted(text) : text };
 }

@@ -1,4 +1,5 @@
 import pg from "pg";
+import { defaultRedactor, Redactor } from "../secrets/redact.js";
 import { RegistryError } from "./errors.js";
 
 /** The non-secret parts of a connection URL: what an error message may name. */
@@ -28,14 +29,105 @@ function parseUrl(url: string): URL {
   return parsed;
 }
 
+/** Percent-decodes a part of the URL; invalid encoding is an input error that names the part, never its value. */
+function decodePart(text: string, part: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new RegistryError(
+      "input",
+      `the ${part} in the database URL is not valid percent-encoding (every "%" must start %XX): write a literal "%" as %25, e.g. encodeURIComponent(${part})`,
+    );
+  }
+}
+
 /** Host, port, database and user of a `postgres://` URL, with libpq's defaults; never the password. */
 export function describeDatabaseUrl(url: string): DatabaseTarget {
   const parsed = parseUrl(url);
-  const user = decodeURIComponent(parsed.username) || parsed.searchParams.get("user") || "postgres";
+  const user = decodePart(parsed.username, "user name") || parsed.searchParams.get("user") || "postgres";
   const host = parsed.hostname || parsed.searchParams.get("host") || "localhost";
   const port = Number(parsed.port || parsed.searchParams.get("port") || 5432);
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, "")) || parsed.searchParams.get("dbname") || user;
+  const database = decodePart(parsed.pathname.replace(/^\//, ""), "database name") || parsed.searchParams.get("dbname") || user;
   return { host, port, database, user };
+}
+
+/**
+ * URL query parameters a child process (pg_dump, pg_restore) receives, and the libpq environment variable that
+ * carries each. `password`/`sslpassword` are not here: the password goes in PGPASSWORD, and libpq has no variable
+ * for an SSL key passphrase.
+ */
+const LIBPQ_PARAMS: Readonly<Record<string, string>> = {
+  host: "PGHOST",
+  port: "PGPORT",
+  user: "PGUSER",
+  dbname: "PGDATABASE",
+  sslmode: "PGSSLMODE",
+  sslrootcert: "PGSSLROOTCERT",
+  sslcert: "PGSSLCERT",
+  sslkey: "PGSSLKEY",
+  sslcrl: "PGSSLCRL",
+  application_name: "PGAPPNAME",
+  connect_timeout: "PGCONNECT_TIMEOUT",
+  options: "PGOPTIONS",
+  target_session_attrs: "PGTARGETSESSIONATTRS",
+  channel_binding: "PGCHANNELBINDING",
+  gssencmode: "PGGSSENCMODE",
+};
+
+/** The password of a URL, percent-decoded, or undefined when it has none. Invalid encoding: an input error. */
+export function urlPassword(url: string): string | undefined {
+  const parsed = parseUrl(url);
+  const fromQuery = parsed.searchParams.get("password");
+  if (parsed.password) return decodePart(parsed.password, "password");
+  return fromQuery ?? undefined;
+}
+
+/**
+ * The libpq environment for a child process connecting to `url`: PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and
+ * the supported query parameters as PG* variables. The connection never appears in the child's argument list
+ * (readable by every local user through `ps` and /proc/<pid>/cmdline); the environment is readable only by the same
+ * user and root. Parts the URL does not give are left to libpq's defaults (and any PG* variables already set).
+ * Registers the URL's secrets with the default redactor.
+ */
+export function libpqEnvironment(url: string): Record<string, string> {
+  defaultRedactor.addUrl(url);
+  const parsed = parseUrl(url);
+  const env: Record<string, string> = {};
+  for (const [key, value] of parsed.searchParams) {
+    if (key === "password") continue;
+    const name = LIBPQ_PARAMS[key];
+    if (!name) {
+      throw new RegistryError(
+        "input",
+        `database URL parameter "${key.slice(0, 40)}" is not supported here; supported: ${Object.keys(LIBPQ_PARAMS).join(", ")}, password`,
+      );
+    }
+    env[name] = value;
+  }
+  if (parsed.hostname) env["PGHOST"] = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (parsed.port) env["PGPORT"] = parsed.port;
+  const user = decodePart(parsed.username, "user name");
+  if (user) env["PGUSER"] = user;
+  const database = decodePart(parsed.pathname.replace(/^\//, ""), "database name");
+  if (database) env["PGDATABASE"] = database;
+  const password = urlPassword(url);
+  if (password !== undefined) env["PGPASSWORD"] = password;
+  return env;
+}
+
+/**
+ * node-postgres settings for `url`. The password is percent-decoded here, so that an invalid encoding is our one-line
+ * input error rather than a library's, and written back re-encoded (node-postgres lets the connection string's
+ * parts win over separate settings). In-process only: no other process can read it.
+ */
+export function pgClientConfig(url: string): { connectionString: string } {
+  defaultRedactor.addUrl(url);
+  const parsed = parseUrl(url);
+  const password = urlPassword(url);
+  decodePart(parsed.username, "user name");
+  decodePart(parsed.pathname, "database name");
+  if (parsed.password) parsed.password = encodeURIComponent(password ?? "");
+  return { connectionString: parsed.toString() };
 }
 
 /** `host:port, database "name"`, the way messages name a database. */
@@ -93,27 +185,11 @@ function reasonFor(error: unknown, target: DatabaseTarget, timeoutMs: number): s
   return message.split("\n")[0] || "unknown error";
 }
 
-function decoded(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-/** Replaces the password (raw and URL-encoded) wherever it appears, and folds the text to one line. */
+/** Removes every form of the URL's secrets (and any registered before) from the text, and folds it to one line. */
 function scrub(text: string, url: string): string {
-  let out = text.replace(/\s*\n\s*/g, " ");
-  let password = "";
-  try {
-    password = new URL(url).password;
-  } catch {
-    password = "";
-  }
-  for (const secret of [url, password, decoded(password)]) {
-    if (secret) out = out.split(secret).join("***");
-  }
-  return out;
+  const redactor = new Redactor();
+  redactor.addUrl(url);
+  return defaultRedactor.redact(redactor.redact(text.replace(/\s*\n\s*/g, " ")));
 }
 
 export interface ConnectOptions {
@@ -131,7 +207,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   const target = describeDatabaseUrl(url);
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
   const client = new pg.Client({
-    connectionString: url,
+    ...pgClientConfig(url),
     connectionTimeoutMillis: timeoutMs,
     application_name: options.applicationName ?? "modelfleet-registry",
   });

@@ -1,14 +1,14 @@
 import type { ClientBase } from "pg";
 import { toRegistryError } from "./transaction.js";
 import type { DeploymentStatus, Environment } from "./types.js";
-import { parseEnvironment } from "./validate.js";
+import { parseBoundedInteger, parseEnvironment, REGISTRY_LIMITS } from "./validate.js";
 
 export interface HealthCheckOptions {
   /** @default - every environment */
   readonly environment?: string;
-  /** Per-probe timeout. @default 5000 */
+  /** Per-probe timeout in ms, 1 to 300000 (REGISTRY_LIMITS.healthTimeoutMs). @default 5000 */
   readonly timeoutMs?: number;
-  /** Probes in flight at once. @default 8 */
+  /** Probes in flight at once, 1 to 64 (REGISTRY_LIMITS.healthConcurrency). @default 8 */
   readonly concurrency?: number;
   /** @default globalThis.fetch */
   readonly fetchImpl?: typeof fetch;
@@ -86,11 +86,13 @@ async function probe(
  * `concurrency` at a time, and records the outcome: `last_health_check_at = now()` and status `ready` (2xx) or
  * `degraded` (anything else, no answer, timeout). An entry disabled or re-pointed while it was probed is left as is.
  * Results are ordered by environment then model name. What `modelfleet registry health` (and the CronJob) runs.
+ * @throws RegistryError("input") for an environment, timeout or concurrency out of range, before any query.
  */
 export async function checkHealth(client: ClientBase, options: HealthCheckOptions = {}): Promise<HealthResult[]> {
   const environment = options.environment === undefined ? null : parseEnvironment(options.environment);
-  const timeoutMs = options.timeoutMs ?? 5000;
-  const concurrency = Math.max(1, options.concurrency ?? 8);
+  // Checked before any query: a timer above 2^31-1 ms fires at once (Node clamps it), so every probe would "time out".
+  const timeoutMs = parseBoundedInteger("timeoutMs", options.timeoutMs ?? 5000, REGISTRY_LIMITS.healthTimeoutMs, "milliseconds");
+  const concurrency = parseBoundedInteger("concurrency", options.concurrency ?? 8, REGISTRY_LIMITS.healthConcurrency, "probes");
   const fetchImpl = options.fetchImpl ?? globalThis.fetch;
   let targets: Target[];
   try {

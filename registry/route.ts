@@ -1,7 +1,7 @@
 import type { ClientBase } from "pg";
 import { toRegistryError } from "./transaction.js";
 import type { DeploymentStatus, DisabledBy, Environment } from "./types.js";
-import { parseEnvironment, parseStaleAfterSeconds } from "./validate.js";
+import { parseEnvironment, parseModelName, parseStaleAfterSeconds } from "./validate.js";
 
 /** Default freshness threshold: a ready entry whose last health check is older stops being routable. */
 export const DEFAULT_STALE_AFTER_SECONDS = 90;
@@ -46,7 +46,7 @@ WHERE model_name = $1 AND deployment_environment = $2`;
 /**
  * What the router would do for `model` in `environment`: the endpoint when the entry is `ready` and its last health
  * check is at most `staleAfterSeconds` old (exactly when ROUTER_QUERY returns a row), otherwise the reason.
- * Bad environment or threshold: a `RegistryError("input")`.
+ * Bad model name, environment or threshold: a `RegistryError("input")`, before any query.
  */
 export async function route(
   client: ClientBase,
@@ -54,8 +54,10 @@ export async function route(
   environment: Environment,
   options: RouteOptions = {},
 ): Promise<RouteResult> {
+  // Checked before the query: a 100 kB name never reaches the database or a message.
+  parseModelName(model);
   const env = parseEnvironment(environment);
-  const staleAfter = parseStaleAfterSeconds(options.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS);
+  const staleAfter = parseStaleAfterSeconds(options.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS, "staleAfterSeconds");
   const { rows } = await client.query<RouteRow>(LOOKUP, [model, env, staleAfter]).catch((error: unknown) => {
     throw toRegistryError(error);
   });

@@ -1,4 +1,5 @@
 import { ENVIRONMENTS, isEnvironment } from "../stacks/config/environments.js";
+import { preview } from "../stacks/config/limits.js";
 import { RegistryError } from "./errors.js";
 import { DEPLOYMENT_STATUSES, ENGINES } from "./types.js";
 import type { DeploymentStatus, DesiredEntry, Engine, Environment } from "./types.js";
@@ -9,11 +10,42 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
 // `host:port`: a DNS name or IPv4 address, or a bracketed IPv6 address, then a port. No scheme, no path.
 const ENDPOINT = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9.]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}$/;
 
-/** Shows a received value in a message: quoted, shortened, control characters escaped. */
+/**
+ * Bounds on every value the registry accepts (library and `modelfleet registry` flags), in one place. Each is
+ * checked before the value reaches a query, a timer or a loop.
+ */
+export const REGISTRY_LIMITS = {
+  /** Model names and namespaces are DNS labels. */
+  nameMaxLength: 63,
+  /** `host:port`: a DNS name (≤ 253) plus `:` and a 5-digit port. */
+  endpointMaxLength: 259,
+  /** Free-text served model name (`org/Model-8B`). */
+  servedNameMaxLength: 512,
+  /** Per-probe health timeout, in ms. Above it Node would clamp the timer to 1 ms, and every probe would time out. */
+  healthTimeoutMs: { min: 1, max: 300_000 },
+  /** `registry health --timeout`: 1 to 300 s, written in ms. */
+  cliHealthTimeoutMs: { min: 1_000, max: 300_000 },
+  /** Probes in flight at once. */
+  healthConcurrency: { min: 1, max: 64 },
+  /** Freshness threshold of a health check, in seconds (one day at most). */
+  staleAfterSeconds: { min: 1, max: 86_400 },
+  /** `registry migrate down --count`. */
+  migrateDownCount: { min: 1, max: 100 },
+} as const;
+
+/** Shows a received value in a message: quoted, cut at 40 characters with "…(N chars)", control characters escaped. */
 export function showValue(value: unknown): string {
-  const text = typeof value === "string" ? value : String(value);
-  const short = text.length > 80 ? `${text.slice(0, 77)}...` : text;
-  return JSON.stringify(short);
+  return preview(typeof value === "string" ? value : String(value));
+}
+
+/**
+ * A whole number within [min, max] from a flag's text (digits only: no sign, exponent, fraction or spaces) or from
+ * a number. @throws RegistryError("input") naming the flag, the value (shortened) and the range.
+ */
+export function parseBoundedInteger(flag: string, value: unknown, range: { readonly min: number; readonly max: number }, unit: string): number {
+  const n = typeof value === "string" ? (/^[0-9]{1,15}$/.test(value) ? Number(value) : Number.NaN) : value;
+  if (typeof n === "number" && Number.isInteger(n) && n >= range.min && n <= range.max) return n;
+  throw new RegistryError("input", `${flag} ${showValue(value)} must be a whole number of ${unit} from ${range.min} to ${range.max}`);
 }
 
 export function parseEnvironment(value: unknown): Environment {
@@ -34,7 +66,7 @@ export function parseStatus(value: unknown): DeploymentStatus {
 }
 
 export function parseModelName(value: unknown): string {
-  if (typeof value === "string" && DNS_LABEL.test(value)) return value;
+  if (typeof value === "string" && value.length <= REGISTRY_LIMITS.nameMaxLength && DNS_LABEL.test(value)) return value;
   throw new RegistryError(
     "input",
     `model name ${showValue(value)} is not a DNS label (lower-case letters, digits and "-", at most 63 characters)`,
@@ -42,8 +74,8 @@ export function parseModelName(value: unknown): string {
 }
 
 export function parseNamespace(value: unknown): string {
-  if (typeof value === "string" && DNS_LABEL.test(value)) return value;
-  throw new RegistryError("input", `namespace ${showValue(value)} is not a DNS label`);
+  if (typeof value === "string" && value.length <= REGISTRY_LIMITS.nameMaxLength && DNS_LABEL.test(value)) return value;
+  throw new RegistryError("input", `namespace ${showValue(value)} is not a DNS label (lower-case letters, digits and "-", at most 63 characters)`);
 }
 
 export function parseDigest(value: unknown): string | null {
@@ -53,7 +85,7 @@ export function parseDigest(value: unknown): string | null {
 }
 
 export function parseEndpoint(value: unknown): string {
-  if (typeof value === "string" && ENDPOINT.test(value)) {
+  if (typeof value === "string" && value.length <= REGISTRY_LIMITS.endpointMaxLength && ENDPOINT.test(value)) {
     const port = Number(value.slice(value.lastIndexOf(":") + 1));
     if (port >= 1 && port <= 65535) return value;
   }
@@ -65,14 +97,13 @@ export function parseEndpoint(value: unknown): string {
 
 export function parseServedModelName(value: unknown): string {
   // Free text chosen by whoever serves the model (`org/Model-8B`): only require it to be a sane, printable string.
-  if (typeof value === "string" && value.length > 0 && value.length <= 512 && !value.includes("\u0000")) return value;
-  throw new RegistryError("input", `served model name ${showValue(value)} must be 1 to 512 characters without NUL`);
+  if (typeof value === "string" && value.length > 0 && value.length <= REGISTRY_LIMITS.servedNameMaxLength && !value.includes("\u0000")) return value;
+  throw new RegistryError("input", `served model name ${showValue(value)} must be 1 to ${REGISTRY_LIMITS.servedNameMaxLength} characters without NUL`);
 }
 
-export function parseStaleAfterSeconds(value: unknown): number {
-  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-  if (typeof n === "number" && Number.isFinite(n) && n > 0 && n <= 86_400) return n;
-  throw new RegistryError("input", `stale-after ${showValue(value)} must be a number of seconds between 0 and 86400`);
+/** `--stale-after` / `staleAfterSeconds`: whole seconds, 1 to 86400. */
+export function parseStaleAfterSeconds(value: unknown, flag = "--stale-after"): number {
+  return parseBoundedInteger(flag, value, REGISTRY_LIMITS.staleAfterSeconds, "seconds");
 }
 
 /** Checks every desired entry and the list as a whole; throws once listing every problem with its index. */

@@ -1,13 +1,15 @@
 import { join, resolve } from "node:path";
+import { outDirProblem } from "../files/out-dir.js";
 import { checkObjects, isBlocking } from "../policies/check.js";
 import type { Violation } from "../policies/types.js";
 import { loadStackFile, stackFileName } from "../stacks/config/load.js";
 import { ConfigError } from "../stacks/config/problems.js";
+import { stackNameProblem } from "../stacks/config/stack-name.js";
 import type { StackConfig } from "../stacks/config/types.js";
 import { SynthError } from "./errors.js";
 import { extraGroups } from "./groups.js";
 import { synthesizeStack, type SynthResult } from "./synthesize.js";
-import { writeFolder } from "./write.js";
+import { writeSynthFolder } from "./write.js";
 
 export interface SynthOptions {
   /** Stack name: reads `Pulumi.<stack>.yaml` in `cwd` unless `configFile` is given. */
@@ -18,6 +20,11 @@ export interface SynthOptions {
   readonly outDir?: string;
   /** @default process.cwd() */
   readonly cwd?: string;
+  /**
+   * Delete what `<outDir>/<stack>/` holds that synth did not write, and overwrite files changed by hand, instead of
+   * refusing (synth/write.ts). @default false - refuse, name the files and write nothing
+   */
+  readonly prune?: boolean;
 }
 
 export interface SynthSummary {
@@ -28,14 +35,25 @@ export interface SynthSummary {
   readonly outDir: string;
   /** Advisory (non-blocking) policy findings, for the summary. */
   readonly advisories: readonly Violation[];
+  /** What `prune` deleted (entries synth did not write) and overwrote or removed (files changed by hand), relative. */
+  readonly pruned: readonly string[];
+  readonly edited: readonly string[];
+  /** An interrupted earlier synth had left the folder moved aside; it was put back before this run. */
+  readonly restored: boolean;
 }
 
 /**
- * Config → objects → schema validation → policies → files, in that order: any failure throws a SynthError before
- * anything is written, and a success replaces `<outDir>/<stack>/` as a whole.
+ * Stack name and output folder → config → objects → schema validation → policies → files, in that order: any
+ * failure throws a SynthError before anything is written. A success replaces the files synth owns in
+ * `<outDir>/<stack>/` (listed in its `.modelfleet-synth.json`); a folder holding anything else is refused unless
+ * `prune` (synth/write.ts).
  */
 export async function runSynth(options: SynthOptions): Promise<SynthSummary> {
   const cwd = options.cwd ?? process.cwd();
+  const stackProblem = stackNameProblem(options.stack);
+  if (stackProblem !== undefined) throw new SynthError("usage", `--stack: ${stackProblem}`);
+  const outProblem = outDirProblem(options.outDir ?? "dist", { cwd, flag: "--out" });
+  if (outProblem !== undefined) throw new SynthError("usage", outProblem);
   const configFile = resolve(cwd, options.configFile ?? stackFileName(options.stack));
   let config: StackConfig;
   try {
@@ -44,6 +62,9 @@ export async function runSynth(options: SynthOptions): Promise<SynthSummary> {
     if (error instanceof ConfigError) throw new SynthError("config", error.message);
     throw error;
   }
+  // The name the output folder is named after, whichever way the config came (a --config-file path included).
+  const configStackProblem = stackNameProblem(config.stack);
+  if (configStackProblem !== undefined) throw new SynthError("usage", `${config.file}: ${configStackProblem}`);
   const outRoot = resolve(cwd, options.outDir ?? "dist");
   const outDir = join(outRoot, config.stack);
   const result = synthesizeStack(config, extraGroups(config));
@@ -53,6 +74,15 @@ export async function runSynth(options: SynthOptions): Promise<SynthSummary> {
     const lines = blocking.map((v) => `  - [${v.ruleId}] ${v.objectRef} ${v.fieldPath}: ${v.message}`);
     throw new SynthError("policy", `${config.file}: ${blocking.length} mandatory policy violation(s); nothing was written:\n${lines.join("\n")}`);
   }
-  const written = await writeFolder(outDir, result.files);
-  return { config, result, written, outDir, advisories: violations.filter((v) => !blocking.includes(v)) };
+  const write = await writeSynthFolder(outDir, result.files, { prune: options.prune ?? false });
+  return {
+    config,
+    result,
+    written: write.written,
+    outDir,
+    advisories: violations.filter((v) => !blocking.includes(v)),
+    pruned: write.pruned,
+    edited: write.edited,
+    restored: write.restored,
+  };
 }

@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
-import { checkPaths, isBlocking, isPolicyInputError, type CheckReport, type CheckedViolation } from "../../policies/check.js";
+import { CHECK_LIMITS, checkPaths, isBlocking, isPolicyInputError, type CheckReport, type CheckedViolation } from "../../policies/check.js";
 import { ENVIRONMENTS, isEnvironment } from "../../stacks/config/environments.js";
+import { preview } from "../../stacks/config/limits.js";
 import { processIo, type CliIo } from "../io.js";
 
 export { checkObjects } from "../../policies/check.js";
@@ -30,10 +31,10 @@ export function checkCommand(io: CheckCliIo = processIo()): Command {
     .addOption(new Option("--env <env>", `environment to judge Kubernetes YAML in: ${ENVIRONMENTS.join(" | ")} (default: production; stack files use their own modelfleet:environment)`))
     .option("--json", "print the report as JSON on stdout")
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .addHelpText("after", "\nExit codes: 0 no mandatory violation, 1 a mandatory violation, 2 unreadable path or malformed YAML. See docs/policies.md.")
+    .addHelpText("after", `\nOnly regular files are read (symlinks to them are followed): at most ${CHECK_LIMITS.fileMaxBytes / 1048576} MiB each, ${CHECK_LIMITS.totalMaxBytes / 1048576} MiB and ${CHECK_LIMITS.maxFiles} files per run, ${CHECK_LIMITS.maxDocumentsPerFile} documents per file.\nExit codes: 0 no mandatory violation, 1 a mandatory violation, 2 unreadable path, malformed YAML or input over a limit. See docs/policies.md.`)
     .action(async (paths: string[], options: { env?: string; json?: boolean }) => {
       if (options.env !== undefined && !isEnvironment(options.env)) {
-        io.stderr(`error: --env "${options.env}" is not an environment; allowed: ${ENVIRONMENTS.join(", ")}.\n`);
+        io.stderr(`error: --env ${preview(options.env)} is not an environment; allowed: ${ENVIRONMENTS.join(", ")}.\n`);
         io.setExitCode(2);
         return;
       }

@@ -1,14 +1,27 @@
 import { Command } from "commander";
 import type pg from "pg";
 import { DB_URL_ENV, resolveDatabaseUrl, withConnection } from "../../registry/connection.js";
+import { defaultRedactor } from "../../secrets/redact.js";
 import { checkHealth } from "../../registry/health.js";
 import { disableModel, enableModel, listEntries, registerModel } from "../../registry/entries.js";
-import { RegistryError, isRegistryError } from "../../registry/errors.js";
+import { isRegistryError } from "../../registry/errors.js";
 import { migrateDown, migrateUp, migrationStatus } from "../../registry/migrate.js";
 import { DEFAULT_STALE_AFTER_SECONDS, route } from "../../registry/route.js";
 import { toRegistryError } from "../../registry/transaction.js";
 import type { RegistryEntry } from "../../registry/types.js";
-import { parseEnvironment, parseStaleAfterSeconds, parseStatus } from "../../registry/validate.js";
+import {
+  parseBoundedInteger,
+  parseDigest,
+  parseEndpoint,
+  parseEngine,
+  parseEnvironment,
+  parseModelName,
+  parseNamespace,
+  parseServedModelName,
+  parseStaleAfterSeconds,
+  parseStatus,
+  REGISTRY_LIMITS,
+} from "../../registry/validate.js";
 import { ENVIRONMENTS } from "../../stacks/config/environments.js";
 import { processIo as baseIo, type CliIo } from "../io.js";
 
@@ -35,7 +48,7 @@ interface DbOptions {
 export function registryCommand(io: RegistryCliIo = processIo()): Command {
   const out = (line = ""): void => io.stdout(`${line}\n`);
 
-  /** Wraps an action: registry and database errors become `error: <one line>` and exit code 1. */
+  /** Wraps an action: registry and database errors become `error: <one line>`, exit 2 for bad input, else 1. */
   const run =
     <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) =>
     async (...args: A): Promise<void> => {
@@ -45,13 +58,17 @@ export function registryCommand(io: RegistryCliIo = processIo()): Command {
       } catch (error) {
         const known = isRegistryError(error) || typeof (error as { code?: unknown })?.code === "string";
         if (!known) throw error;
-        io.stderr(`error: ${toRegistryError(error).message}\n`);
-        io.setExitCode(1);
+        const registryError = toRegistryError(error);
+        io.stderr(`error: ${defaultRedactor.redact(registryError.message)}\n`);
+        io.setExitCode(registryError.kind === "input" ? 2 : 1);
       }
     };
 
-  const connected = <T>(options: DbOptions, fn: (client: pg.Client) => Promise<T>): Promise<T> =>
-    withConnection(resolveDatabaseUrl(options.dbUrl, io.env), fn);
+  const connected = <T>(options: DbOptions, fn: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const url = resolveDatabaseUrl(options.dbUrl, io.env);
+    defaultRedactor.addUrl(url);
+    return withConnection(url, fn);
+  };
 
   const registry = new Command("registry")
     .description("Manage the PostgreSQL model registry the router reads: schema, entries, routing, health")
@@ -79,14 +96,11 @@ export function registryCommand(io: RegistryCliIo = processIo()): Command {
   migrate
     .command("down")
     .description("Revert the newest applied migration(s) in one transaction (drops the registry's data!)")
-    .option("--count <n>", "how many migrations to revert, newest first", "1")
+    .option("--count <n>", "how many migrations to revert, newest first (1 to 100)", "1")
     .option("--db-url <url>", DB_URL_HELP)
     .action(
       run(async (options: DbOptions & { count: string }) => {
-        if (!/^[1-9][0-9]*$/.test(options.count)) {
-          throw new RegistryError("input", `--count ${JSON.stringify(options.count)} must be a whole number of at least 1`);
-        }
-        const count = Number(options.count);
+        const count = parseBoundedInteger("--count", options.count, REGISTRY_LIMITS.migrateDownCount, "migrations");
         const reverted = await connected(options, (client) => migrateDown(client, { count }));
         if (reverted.length === 0) out("no applied migration to revert");
         for (const name of reverted) out(`reverted ${name}`);
@@ -139,13 +153,14 @@ export function registryCommand(io: RegistryCliIo = processIo()): Command {
     .requiredOption("--env <environment>", `environment (${ENV_LIST})`)
     .option(
       "--stale-after <seconds>",
-      "a ready model whose last health check is older is not routable",
+      "a ready model whose last health check is older is not routable (1 to 86400)",
       String(DEFAULT_STALE_AFTER_SECONDS),
     )
     .option("--db-url <url>", DB_URL_HELP)
     .addHelpText("after", "\nReasons: unknown, disabled, degraded, stale, failed, pending, deploying.")
     .action(
       run(async (model: string, options: DbOptions & { env: string; staleAfter: string }) => {
+        parseModelName(model);
         const environment = parseEnvironment(options.env);
         const staleAfterSeconds = parseStaleAfterSeconds(options.staleAfter);
         const result = await connected(options, (client) => route(client, model, environment, { staleAfterSeconds }));
@@ -171,6 +186,7 @@ export function registryCommand(io: RegistryCliIo = processIo()): Command {
       .option("--db-url <url>", DB_URL_HELP)
       .action(
         run(async (model: string, options: DbOptions & { env: string }) => {
+          parseModelName(model);
           const environment = parseEnvironment(options.env);
           const change = verb === "disable" ? disableModel : enableModel;
           const { entry, changed } = await connected(options, (client) => change(client, model, environment));
@@ -205,6 +221,14 @@ export function registryCommand(io: RegistryCliIo = processIo()): Command {
             servedName?: string;
           },
         ) => {
+          // Every value checked before connecting, so bad input never waits for (or reaches) the database.
+          parseModelName(model);
+          parseEnvironment(options.env);
+          parseEngine(options.engine);
+          parseEndpoint(options.endpoint);
+          parseNamespace(options.namespace);
+          parseDigest(options.digest);
+          if (options.servedName !== undefined) parseServedModelName(options.servedName);
           const { entry, changed } = await connected(options, (client) =>
             registerModel(client, {
               modelName: model,
@@ -226,20 +250,14 @@ export function registryCommand(io: RegistryCliIo = processIo()): Command {
     .command("health")
     .description("Probe http://<endpoint>/health of every ready or degraded entry and record ready/degraded")
     .option("--env <environment>", `only this environment (${ENV_LIST})`)
-    .option("--timeout <ms>", "per-probe timeout in milliseconds", "5000")
-    .option("--concurrency <n>", "probes in flight at once", "8")
+    .option("--timeout <ms>", "per-probe timeout in milliseconds, 1000 to 300000", "5000")
+    .option("--concurrency <n>", "probes in flight at once, 1 to 64", "8")
     .option("--db-url <url>", DB_URL_HELP)
     .addHelpText("after", "\nThe in-cluster CronJob runs this every minute. Exits 0 when degraded models were recorded.")
     .action(
       run(async (options: DbOptions & { env?: string; timeout: string; concurrency: string }) => {
-        const timeoutMs = Number(options.timeout);
-        const concurrency = Number(options.concurrency);
-        if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
-          throw new RegistryError("input", `--timeout ${JSON.stringify(options.timeout)} must be a positive number of milliseconds`);
-        }
-        if (!Number.isInteger(concurrency) || concurrency < 1) {
-          throw new RegistryError("input", `--concurrency ${JSON.stringify(options.concurrency)} must be a positive whole number`);
-        }
+        const timeoutMs = parseBoundedInteger("--timeout", options.timeout, REGISTRY_LIMITS.cliHealthTimeoutMs, "milliseconds");
+        const concurrency = parseBoundedInteger("--concurrency", options.concurrency, REGISTRY_LIMITS.healthConcurrency, "probes");
         const environment = options.env === undefined ? undefined : parseEnvironment(options.env);
         const results = await connected(options, (client) =>
           checkHealth(client, { ...(environment ? { environment } : {}), timeoutMs, concurrency }),

@@ -1,38 +1,68 @@
 import { SERVICE_PORT } from "../../stacks/config/resolve.js";
 import type { ResolvedLlamaCppModel, StackContext } from "../../stacks/config/types.js";
+import { contractForBuild, hasFlag, type EngineContract } from "./contracts/index.js";
 import { MOUNTS, SECRET_KEYS, type EngineContainer } from "./engine-container.js";
 
-/** The GGUF file: downloaded by llama-server from a pinned Hugging Face URL, or read from the model claim. */
-function modelArguments(model: ResolvedLlamaCppModel): string[] {
+/**
+ * The origin llama-server is given when the stack allows none: `.invalid` can never resolve (RFC 2606), so no page
+ * has this origin and no browser is let in. llama-server has no "allow none" value, and without the flag it allows
+ * every origin.
+ */
+export const NO_CROSS_ORIGIN = "https://no-cross-origin.invalid";
+
+/**
+ * Where the GGUF file is read from: the model claim, or for a Hugging Face source the cache volume, downloaded there
+ * by llama-server from a revision-pinned URL. The local `-m` path is what keeps llama-server out of router mode:
+ * with `--model-url` alone its model path is empty and it serves no model (see contracts/llamacpp-b11206.ts).
+ */
+export function llamaCppModelFiles(model: ResolvedLlamaCppModel): { readonly path: string; readonly url?: string } {
   const s = model.source;
-  if (s.kind === "pvc") return ["--model", `${MOUNTS.models}/${s.path}`];
-  // resolve/<commit>/<file> pins the exact bytes; a branch name here would drift.
-  return ["--model-url", `https://huggingface.co/${s.repo}/resolve/${s.revision}/${s.file ?? ""}`];
+  if (s.kind === "pvc") return { path: `${MOUNTS.models}/${s.path}` };
+  // Config rules require source.file for llama.cpp; resolve/<commit>/<file> pins the exact bytes (a branch would drift).
+  const file = s.file ?? "model.gguf";
+  return { path: `${MOUNTS.cache}/${file}`, url: `https://huggingface.co/${s.repo}/resolve/${s.revision}/${file}` };
+}
+
+/** The one origin llama-server echoes (it writes the value verbatim, so it can hold only one; config rules keep it so). */
+export function llamaCppCorsOrigin(ctx: StackContext): string {
+  return ctx.allowedOrigins[0] ?? NO_CROSS_ORIGIN;
 }
 
 /**
- * `llama-server` with every setting explicit. It has no CORS setting (it answers any Origin), which is why its
- * NetworkPolicy admits only the router and monitoring: the router is the origin-restricting front.
+ * `llama-server` with every setting explicit, limited to the flags the pinned build's contract has.
+ * - always `-m <local path>`; with a Hugging Face source also `--model-url` (download to that path), and
+ *   `--offline` in an offline stack;
+ * - `ctxSize` is the context per request: llama-server splits `--ctx-size` across `--parallel` slots, so it gets
+ *   ctxSize × parallel (both shown in the ConfigMap);
+ * - CORS closed: `--cors-origins <the stack's one origin>` and `--no-cors-credentials` (its defaults are `*` with
+ *   credentials, which echoes any Origin).
  */
-export function llamaCppContainer(model: ResolvedLlamaCppModel, ctx: StackContext): EngineContainer {
+export function llamaCppContainer(model: ResolvedLlamaCppModel, ctx: StackContext, contract: EngineContract = contractForBuild("llamacpp", ctx.pins.llamacpp)): EngineContainer {
   const l = model.llamacpp;
   const offline = ctx.offline !== undefined;
   const apiKeyFile = ctx.apiKey === "none" ? undefined : `${MOUNTS.secrets}/${SECRET_KEYS.apiKey}`;
+  const files = llamaCppModelFiles(model);
+  const ctxSizeTotal = l.ctxSize * l.parallel;
+  const origin = llamaCppCorsOrigin(ctx);
+  const has = (flag: string): boolean => hasFlag(contract, flag);
   const args: string[] = [
-    ...modelArguments(model),
+    "--model", files.path,
+    ...(files.url === undefined ? [] : ["--model-url", files.url]),
     "--host", "0.0.0.0",
     "--port", String(SERVICE_PORT),
     "--metrics",
     "--alias", model.servedModelName,
-    "--ctx-size", String(l.ctxSize),
+    "--ctx-size", String(ctxSizeTotal),
     "--n-gpu-layers", String(l.gpuLayers),
     "--parallel", String(l.parallel),
     ...(l.threads === undefined ? [] : ["--threads", String(l.threads)]),
     ...(apiKeyFile === undefined ? [] : ["--api-key-file", apiKeyFile]),
-    ...(offline ? ["--offline"] : []),
+    ...(has(contract.cors.originsFlag) ? [contract.cors.originsFlag, origin] : []),
+    ...(contract.cors.credentialsOffFlag !== undefined && has(contract.cors.credentialsOffFlag) ? [contract.cors.credentialsOffFlag] : []),
+    ...(offline && has("--offline") ? ["--offline"] : []),
   ];
   return {
-    command: ["/app/llama-server"],
+    command: [...contract.command],
     args,
     env: {
       HOME: MOUNTS.home,
@@ -40,18 +70,22 @@ export function llamaCppContainer(model: ResolvedLlamaCppModel, ctx: StackContex
     },
     secretEnv: ctx.hfToken && !offline ? { HF_TOKEN: SECRET_KEYS.hfToken } : {},
     ...(apiKeyFile === undefined ? {} : { apiKeyFile }),
-    // /health answers 503 until the model is loaded and needs no API key.
-    readinessPath: "/health",
-    livenessPath: "/health",
+    // /health answers 503 until the model is loaded and needs no API key (every other path does).
+    readinessPath: contract.readiness.ready,
+    livenessPath: contract.readiness.live,
     shmGiB: 1,
     settings: {
       engine: "llamacpp",
-      model: modelArguments(model)[1] ?? "",
+      engineVersion: contract.version,
+      model: files.path,
+      ...(files.url === undefined ? {} : { modelUrl: files.url }),
       servedModelName: model.servedModelName,
       ctxSize: String(l.ctxSize),
+      ctxSizeTotal: String(ctxSizeTotal),
       gpuLayers: String(l.gpuLayers),
       parallel: String(l.parallel),
       ...(l.threads === undefined ? {} : { threads: String(l.threads) }),
+      corsOrigin: origin,
       endpoint: model.endpoint,
     },
   };

@@ -1,6 +1,10 @@
 import { SERVICE_PORT } from "../../stacks/config/resolve.js";
 import type { ResolvedVllmModel, StackContext } from "../../stacks/config/types.js";
+import { contractForBuild, type EngineContract } from "./contracts/index.js";
 import { MOUNTS, SECRET_KEYS, type EngineContainer } from "./engine-container.js";
+
+/** The user name vLLM pods report: uid 1000 has no /etc/passwd entry in the image, and getpass.getuser() needs one of USER/LOGNAME. */
+export const VLLM_USER = "modelfleet";
 
 /** Shared memory for tensor/pipeline parallel workers (NCCL); 1 GiB covers a single-GPU engine. */
 export function vllmShmGiB(model: ResolvedVllmModel): number {
@@ -8,9 +12,27 @@ export function vllmShmGiB(model: ResolvedVllmModel): number {
   return workers > 1 ? 2 * workers : 1;
 }
 
-/** The model argument of `vllm serve`: a Hugging Face repo id, or the directory on the read-only model claim. */
+/**
+ * The model argument of `vllm serve`: a Hugging Face repo id, or the directory on the read-only model claim. A GGUF
+ * model is one file, so vLLM's GGUF loader gets `<repo>/<file>.gguf` (or the file on the claim).
+ */
 function modelArgument(model: ResolvedVllmModel): string {
-  return model.source.kind === "pvc" ? `${MOUNTS.models}/${model.source.path}` : model.source.repo;
+  const s = model.source;
+  if (s.kind === "pvc") return `${MOUNTS.models}/${s.path}`;
+  return model.vllm.quantization === "gguf" && s.file !== undefined ? `${s.repo}/${s.file}` : s.repo;
+}
+
+/** `--speculative-config` as JSON; `method` is rendered when the config names one (vLLM infers draft_model otherwise). */
+function speculativeConfig(model: ResolvedVllmModel): string | undefined {
+  const declared = model.vllm.speculative;
+  if (declared === undefined) return undefined;
+  const spec: NonNullable<ResolvedVllmModel["vllm"]["speculative"]> & { readonly method?: string } = declared;
+  return JSON.stringify({
+    ...(spec.method === undefined ? {} : { method: spec.method }),
+    model: spec.repo,
+    num_speculative_tokens: spec.numSpeculativeTokens,
+    revision: spec.revision,
+  });
 }
 
 /**
@@ -18,8 +40,9 @@ function modelArgument(model: ResolvedVllmModel): string {
  * shown here. `--allowed-origins` is always passed: vLLM allows every origin when it is absent. The API key comes
  * from `VLLM_API_KEY` (read by vLLM when `--api-key` is not given), so it never appears in the pod spec or `ps`.
  */
-export function vllmContainer(model: ResolvedVllmModel, ctx: StackContext): EngineContainer {
+export function vllmContainer(model: ResolvedVllmModel, ctx: StackContext, contract: EngineContract = contractForBuild("vllm", ctx.pins.vllm)): EngineContainer {
   const v = model.vllm;
+  const speculative = speculativeConfig(model);
   const args: string[] = [
     modelArgument(model),
     ...(model.source.kind === "huggingFace" ? ["--revision", model.source.revision] : []),
@@ -34,18 +57,15 @@ export function vllmContainer(model: ResolvedVllmModel, ctx: StackContext): Engi
     ...(v.maxModelLen === undefined ? [] : ["--max-model-len", String(v.maxModelLen)]),
     ...(v.quantization === undefined ? [] : ["--quantization", v.quantization]),
     ...(v.enforceEager ? ["--enforce-eager"] : []),
-    ...(v.speculative === undefined
-      ? []
-      : [
-          "--speculative-config",
-          JSON.stringify({ model: v.speculative.repo, num_speculative_tokens: v.speculative.numSpeculativeTokens, revision: v.speculative.revision }),
-        ]),
+    ...(speculative === undefined ? [] : ["--speculative-config", speculative]),
   ];
   const offline = ctx.offline !== undefined;
   const env: Record<string, string> = {
     DO_NOT_TRACK: "1",
     HF_HOME: `${MOUNTS.cache}/huggingface`,
     HOME: MOUNTS.home,
+    LOGNAME: VLLM_USER,
+    USER: VLLM_USER,
     VLLM_CACHE_ROOT: `${MOUNTS.cache}/vllm`,
     VLLM_NO_USAGE_STATS: "1",
     XDG_CACHE_HOME: `${MOUNTS.cache}/xdg`,
@@ -56,7 +76,7 @@ export function vllmContainer(model: ResolvedVllmModel, ctx: StackContext): Engi
     ...(ctx.hfToken && !offline ? { HF_TOKEN: SECRET_KEYS.hfToken } : {}),
   };
   return {
-    command: ["vllm", "serve"],
+    command: [...contract.command],
     args,
     env,
     secretEnv,
@@ -67,6 +87,7 @@ export function vllmContainer(model: ResolvedVllmModel, ctx: StackContext): Engi
     shmGiB: vllmShmGiB(model),
     settings: {
       engine: "vllm",
+      engineVersion: contract.version,
       model: modelArgument(model),
       ...(model.source.kind === "huggingFace" ? { revision: model.source.revision } : {}),
       servedModelName: model.servedModelName,

@@ -1,4 +1,5 @@
 import type { K8sObject } from "../../components/shared/k8s-object.js";
+import { isCredentialLike, shown, shownPath } from "../display.js";
 import { embeddedSettings } from "../embedded-config.js";
 import { formatPath, type PathSegment } from "../field-path.js";
 import { asArray, asRecord, asString, commandTokens, containersOf, isRecord, podTemplate } from "../k8s.js";
@@ -81,7 +82,7 @@ class SecretScan {
         if (typeof value !== "string" || value === "") continue;
         this.add(
           [field, key],
-          `Secret ${field} "${key}" holds a value (${redacted(value)}) in YAML that GitOps commits; synthesized manifests reference Secrets by name and never carry their values. ` +
+          `Secret ${field} ${shown(key)} holds a value (${redacted(value)}) in YAML that GitOps commits; synthesized manifests reference Secrets by name and never carry their values. ` +
             "Fix: create the Secret from a Pulumi secret in the Pulumi program, or commit an ExternalSecret/SealedSecret instead, and keep only the reference here.",
         );
       }
@@ -95,18 +96,18 @@ class SecretScan {
       if (typeof value !== "string") continue;
       const path = ["data", key];
       if (isSecretLikeName(key) && isLiteralSecretValue(value)) {
-        this.add(path, `ConfigMap key "${key}" holds a literal secret-looking value (${redacted(value)}); ConfigMaps are readable by anyone who can read the namespace. ${SECRET_FIX}`);
+        this.add(path, `ConfigMap key ${shown(key)} holds a literal secret-looking value (${redacted(value)}); ConfigMaps are readable by anyone who can read the namespace. ${SECRET_FIX}`);
         continue;
       }
       const kind = secretValueKind(value);
-      if (kind) this.add(path, `ConfigMap key "${key}" holds ${kind} (${redacted(value)}). ${SECRET_FIX}`);
+      if (kind) this.add(path, `ConfigMap key ${shown(key)} holds ${kind} (${redacted(value)}). ${SECRET_FIX}`);
       if (value.includes("\n") || /\.(ya?ml|json|env|py|toml|ini|conf|cfg|properties)$/i.test(key)) {
         for (const setting of embeddedSettings(key, value)) {
           if (!setting.literal || !isSecretLikeName(setting.name) || !isLiteralSecretValue(setting.value)) continue;
           this.add(
             path,
-            `ConfigMap file "${key}" line ${setting.line}: "${setting.key}" holds a literal secret-looking value (${redacted(setting.value)}). ` +
-              `Fix: read it from the environment in that file (e.g. \${${envName(setting.name)}}) and set that variable from a Secret via secretKeyRef; the Secret comes from a Pulumi secret.`,
+            `ConfigMap file ${shown(key)} line ${setting.line}: ${shown(setting.key)} holds a literal secret-looking value (${redacted(setting.value)}). ` +
+              `Fix: read it from the environment in that file (e.g. \${${shownEnvName(setting.name)}}) and set that variable from a Secret via secretKeyRef; the Secret comes from a Pulumi secret.`,
             setting.line,
           );
         }
@@ -125,11 +126,11 @@ class SecretScan {
         if (typeof value !== "string") return; // valueFrom (secretKeyRef, configMapKeyRef, fieldRef) passes
         const path = [...ref.path, "env", index, "value"];
         if (isSecretLikeName(name) && isLiteralSecretValue(value)) {
-          this.add(path, `container "${ref.name}" env "${name}" holds a literal value (${redacted(value)}); a secret-looking variable must come from a Secret. ${SECRET_FIX}`);
+          this.add(path, `container ${shown(ref.name)} env ${shown(name)} holds a literal value (${redacted(value)}); a secret-looking variable must come from a Secret. ${SECRET_FIX}`);
           return;
         }
         const kind = secretValueKind(value);
-        if (kind) this.add(path, `container "${ref.name}" env "${name}" holds ${kind} (${redacted(value)}). ${SECRET_FIX}`);
+        if (kind) this.add(path, `container ${shown(ref.name)} env ${shown(name)} holds ${kind} (${redacted(value)}). ${SECRET_FIX}`);
       });
       const tokens = commandTokens(ref);
       tokens.forEach(({ token, path }, index) => {
@@ -142,79 +143,125 @@ class SecretScan {
           if (value !== undefined && isLiteralSecretValue(value)) {
             this.add(
               valuePath,
-              `container "${ref.name}" passes --${flag[1]} a literal value (${redacted(value)}); arguments show up in \`ps\`, events and logs. ` +
-                `Fix: --${flag[1]}=$(${envName(flag[1]!)}) with env ${envName(flag[1]!)} from valueFrom.secretKeyRef (Kubernetes expands $(VAR) in args).`,
+              `container ${shown(ref.name)} passes --${shownFlag(flag[1]!)} a literal value (${redacted(value)}); arguments show up in \`ps\`, events and logs. ` +
+                `Fix: --${shownFlag(flag[1]!)}=$(${shownEnvName(flag[1]!)}) with env ${shownEnvName(flag[1]!)} from valueFrom.secretKeyRef (Kubernetes expands $(VAR) in args).`,
             );
             return;
           }
         }
         const assignment = /^([A-Za-z_]\w*)=(.*)$/s.exec(token);
         if (assignment && isSecretLikeName(assignment[1]!) && isLiteralSecretValue(assignment[2]!)) {
-          this.add(path, `container "${ref.name}" sets ${assignment[1]} to a literal value (${redacted(assignment[2]!)}) on its command line. ${SECRET_FIX}`);
+          this.add(path, `container ${shown(ref.name)} sets ${shownFlag(assignment[1]!)} to a literal value (${redacted(assignment[2]!)}) on its command line. ${SECRET_FIX}`);
           return;
         }
         const kind = secretValueKind(token);
-        if (kind) this.add(path, `container "${ref.name}" argument holds ${kind} (${redacted(token)}). ${SECRET_FIX}`);
+        if (kind) this.add(path, `container ${shown(ref.name)} argument holds ${kind} (${redacted(token)}). ${SECRET_FIX}`);
       });
     }
   }
 
-  /** Every other string: credential-shaped values anywhere, random-looking values under secret-looking keys. */
-  private generic(value: unknown, path: PathSegment[]): void {
-    if (typeof value === "string") {
-      const key = path[path.length - 1];
-      const kind = secretValueKind(value);
-      if (kind) this.add(path, `${formatPath(path)} holds ${kind} (${redacted(value)}). ${SECRET_FIX}`);
-      else if (typeof key === "string" && isSecretLikeName(key) && isHighEntropy(value)) {
-        this.add(path, `"${key}" holds a random-looking literal (${redacted(value)}) under a secret-looking key. ${SECRET_FIX}`);
-      }
-      return;
-    }
-    if (Array.isArray(value)) value.forEach((item, index) => this.generic(item, [...path, index]));
-    else if (isRecord(value)) {
-      for (const [key, child] of Object.entries(value)) {
-        if (path.length === 1 && path[0] === "metadata" && key === "managedFields") continue;
-        this.generic(child, [...path, key]);
+  /**
+   * Every other string: credential-shaped values anywhere, random-looking values under secret-looking keys. Walked
+   * with an explicit stack, not recursion, so an object nested 20,000 deep is judged, not a stack overflow; a node's
+   * path is built only when it is reported.
+   */
+  private generic(root: unknown, rootPath: readonly PathSegment[]): void {
+    const stack: Step[] = [{ value: root, key: undefined, parent: undefined, depth: 0 }];
+    for (let step = stack.pop(); step !== undefined; step = stack.pop()) {
+      const { value, key } = step;
+      if (typeof value === "string") {
+        const kind = secretValueKind(value);
+        if (kind) {
+          const path = pathOf(step, rootPath);
+          this.add(path, `${shownPath(path)} holds ${kind} (${redacted(value)}). ${SECRET_FIX}`);
+        } else if (typeof key === "string" && isSecretLikeName(key) && isHighEntropy(value)) {
+          this.add(pathOf(step, rootPath), `${shown(key)} holds a random-looking literal (${redacted(value)}) under a secret-looking key. ${SECRET_FIX}`);
+        }
+      } else if (Array.isArray(value)) {
+        for (let index = value.length - 1; index >= 0; index--) stack.push({ value: value[index], key: index, parent: step, depth: step.depth + 1 });
+      } else if (isRecord(value)) {
+        const entries = Object.entries(value);
+        const skipManagedFields = step.depth === 1 && rootPath.length === 0 && key === "metadata";
+        for (let i = entries.length - 1; i >= 0; i--) {
+          const [childKey, child] = entries[i]!;
+          if (skipManagedFields && childKey === "managedFields") continue;
+          stack.push({ value: child, key: childKey, parent: step, depth: step.depth + 1 });
+        }
       }
     }
   }
 
-  /** Stack config and plain YAML documents (Helm values): secret-looking keys must hold `secure:` values. */
-  private tree(value: unknown, path: PathSegment[]): void {
-    if (isRecord(value)) {
-      if (typeof value["secure"] === "string" && Object.keys(value).length === 1) return; // a Pulumi secret
-      for (const [key, child] of Object.entries(value)) {
-        const childPath = [...path, key];
-        if (isSecretLikeName(key) && (typeof child === "string" || typeof child === "number") && isLiteralSecretValue(child)) {
-          this.add(childPath, this.plaintextMessage(childPath, child));
-        } else {
-          this.tree(child, childPath);
+  /**
+   * Stack config and plain YAML documents (Helm values): secret-looking keys must hold `secure:` values. Walked with
+   * an explicit stack, like `generic`.
+   */
+  private tree(root: unknown, rootPath: readonly PathSegment[]): void {
+    const stack: Step[] = [{ value: root, key: undefined, parent: undefined, depth: 0 }];
+    for (let step = stack.pop(); step !== undefined; step = stack.pop()) {
+      const { value } = step;
+      if (isRecord(value)) {
+        if (typeof value["secure"] === "string" && Object.keys(value).length === 1) continue; // a Pulumi secret
+        const children: Step[] = [];
+        for (const [key, child] of Object.entries(value)) {
+          const childStep: Step = { value: child, key, parent: step, depth: step.depth + 1 };
+          if (isSecretLikeName(key) && (typeof child === "string" || typeof child === "number") && isLiteralSecretValue(child)) {
+            const childPath = pathOf(childStep, rootPath);
+            this.add(childPath, this.plaintextMessage(childPath, child));
+          } else {
+            children.push(childStep);
+          }
+        }
+        for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+      } else if (Array.isArray(value)) {
+        for (let index = value.length - 1; index >= 0; index--) stack.push({ value: value[index], key: index, parent: step, depth: step.depth + 1 });
+      } else if (typeof value === "string") {
+        const kind = secretValueKind(value);
+        if (kind) {
+          const path = pathOf(step, rootPath);
+          this.add(path, `${shownPath(path)} holds ${kind} (${redacted(value)}). ${this.documentFix(path)}`);
         }
       }
-      return;
-    }
-    if (Array.isArray(value)) {
-      value.forEach((item, index) => this.tree(item, [...path, index]));
-      return;
-    }
-    if (typeof value === "string") {
-      const kind = secretValueKind(value);
-      if (kind) this.add(path, `${formatPath(path)} holds ${kind} (${redacted(value)}). ${this.documentFix(path)}`);
     }
   }
 
   private plaintextMessage(path: readonly PathSegment[], value: string | number): string {
-    return `${formatPath(path)} is a secret-looking key with a plaintext value (${redacted(value)}). ${this.documentFix(path)}`;
+    return `${shownPath(path)} is a secret-looking key with a plaintext value (${redacted(value)}). ${this.documentFix(path)}`;
   }
 
   private documentFix(path: readonly PathSegment[]): string {
     if (this.object.kind === STACK_CONFIG_KIND && path[0] === "config" && typeof path[1] === "string") {
       const [, key, ...rest] = path;
-      const dotted = rest.length === 0 ? key : `${key}.${rest.map(String).join(".")}`;
+      const full = rest.length === 0 ? key : `${key}.${rest.map(String).join(".")}`;
+      const dotted = full.length > 200 || /[\s']/.test(full) || isCredentialLike(full) ? `<the key at ${shownPath(path)}>` : full;
       return `Only secure: values are allowed for secrets. Fix: \`pulumi config set --secret${rest.length === 0 ? "" : " --path"} '${dotted}' <value>\` (stores { secure: v1:… }) and rotate the exposed value.`;
     }
     return "Fix: remove the value from the file; pass it from a Secret (e.g. Helm `existingSecret`) created from a Pulumi secret, and rotate the exposed value.";
   }
+}
+
+/** One node of an iterative walk: the value, its key in its parent, and the parent (the path, built on demand). */
+interface Step {
+  readonly value: unknown;
+  readonly key: PathSegment | undefined;
+  readonly parent: Step | undefined;
+  readonly depth: number;
+}
+
+/** The path of a walked node: `rootPath`, then the keys from the root down. */
+function pathOf(step: Step, rootPath: readonly PathSegment[]): PathSegment[] {
+  const keys: PathSegment[] = [];
+  for (let s: Step | undefined = step; s?.key !== undefined; s = s.parent) keys.push(s.key);
+  return [...rootPath, ...keys.reverse()];
+}
+
+/** A flag or variable name for a fix message: cut to 60 characters, never a credential. */
+function shownFlag(name: string): string {
+  if (isCredentialLike(name)) return "<flag>";
+  return name.length > 60 ? `${name.slice(0, 60)}…` : name;
+}
+
+function shownEnvName(name: string): string {
+  return shownFlag(envName(name));
 }
 
 /** `api-key` → `API_KEY`, the environment variable a fix message suggests. */

@@ -1,8 +1,8 @@
 import type { K8sObject } from "../../components/shared/k8s-object.js";
-import { objectRef } from "../../components/shared/k8s-object.js";
 import { isPseudoDocument } from "../documents.js";
+import { safeObjectRef, shown, shownPath } from "../display.js";
 import { embeddedSettings } from "../embedded-config.js";
-import { formatPath, type PathSegment } from "../field-path.js";
+import type { PathSegment } from "../field-path.js";
 import {
   asArray,
   asRecord,
@@ -15,6 +15,7 @@ import {
   objectsIn,
   podTemplate,
   containersOf,
+  engineOf,
   selectorMatches,
   serviceSelects,
   type ContainerRef,
@@ -28,13 +29,14 @@ const NGINX = "nginx.ingress.kubernetes.io/";
 
 /**
  * no-wildcard-cors: no endpoint answers browsers from any origin. vLLM allows every origin unless
- * `--allowed-origins` says otherwise; llama.cpp's server reflects any Origin and has no flag to restrict it, so it
- * must sit behind an origin-restricting front (see checkLlamaCppFront); ingress-nginx, Gateway API, Istio, env and
- * ConfigMap CORS settings must not contain `*`.
+ * `--allowed-origins` says otherwise; llama-server (since b10010) allows every origin, echoed back with credentials,
+ * unless `--cors-origins` names one (components/engines/contracts/llamacpp-b11206.ts), and one without a restricting
+ * `--cors-origins` must at least sit behind an origin-restricting front (see checkLlamaCppFront); ingress-nginx,
+ * Gateway API, Istio, env and ConfigMap CORS settings must not contain `*`.
  */
 export const noWildcardCors = defineRule({
   id: "no-wildcard-cors",
-  description: "No wildcard CORS origins: vLLM needs --allowed-origins, llama.cpp needs an origin-restricting front, and no CORS setting may allow \"*\".",
+  description: "No wildcard CORS origins: vLLM needs --allowed-origins, llama-server needs --cors-origins with one origin, and no CORS setting may allow \"*\".",
   severity: "high",
   enforcement: { development: "mandatory", staging: "mandatory", production: "mandatory" },
   waivable: false,
@@ -64,9 +66,13 @@ function container(ref: ContainerRef, add: Add): void {
     const name = asString(entry["name"]) ?? "";
     const value = entry["value"];
     if (isCorsName(name) && typeof value === "string" && hasWildcardOrigin(value)) {
-      add([...ref.path, "env", index, "value"], `container "${ref.name}" env "${name}" is "${value}", which allows every origin. Fix: ${ORIGINS_FIX}.`);
+      add([...ref.path, "env", index, "value"], `container ${shown(ref.name)} env ${shown(name)} is ${shown(value)}, which allows every origin. Fix: ${ORIGINS_FIX}.`);
     }
   });
+  if (!ref.init && engineOf(ref) === "llamacpp") {
+    llamaCppOrigins(ref, add);
+    return;
+  }
   if (!isVllm(ref)) return;
   const tokens = commandTokens(ref);
   let found = false;
@@ -81,21 +87,65 @@ function container(ref: ContainerRef, add: Add): void {
     } else return;
     found = true;
     if (value === undefined) {
-      add(path, `vLLM container "${ref.name}" has --allowed-origins without a value. Fix: --allowed-origins='["https://chat.example.com"]' — ${ORIGINS_FIX}.`);
+      add(path, `vLLM container ${shown(ref.name)} has --allowed-origins without a value. Fix: --allowed-origins='["https://chat.example.com"]' — ${ORIGINS_FIX}.`);
       return;
     }
     const resolved = resolveEnvReference(ref, value);
     if (resolved !== undefined && hasWildcardOrigin(resolved)) {
-      add(valuePath, `vLLM container "${ref.name}" has --allowed-origins ${JSON.stringify(originList(resolved))}, which contains "*" and lets any web page call the model. Fix: ${ORIGINS_FIX}.`);
+      add(valuePath, `vLLM container ${shown(ref.name)} has --allowed-origins ${shownOrigins(resolved)}, which contains "*" and lets any web page call the model. Fix: ${ORIGINS_FIX}.`);
     }
   });
   if (!found) {
     const field = ref.container["args"] !== undefined ? "args" : "command";
     add(
       [...ref.path, field],
-      `vLLM container "${ref.name}" has no --allowed-origins, so vLLM allows every origin ("*", its default). ` +
+      `vLLM container ${shown(ref.name)} has no --allowed-origins, so vLLM allows every origin ("*", its default). ` +
         `Fix: add --allowed-origins='["https://chat.example.com"]' (a JSON list; [] allows none) — ${ORIGINS_FIX}.`,
     );
+  }
+}
+
+const LLAMA_CORS_FLAG = "--cors-origins";
+const LLAMA_CORS_ENV = "LLAMA_ARG_CORS_ORIGINS";
+
+/** llama-server's `--cors-origins` (or its env twin): the value and where it is, or undefined when absent. */
+function llamaCppCorsSetting(ref: ContainerRef): { value: string | undefined; path: readonly PathSegment[] } | undefined {
+  const tokens = commandTokens(ref);
+  for (let i = 0; i < tokens.length; i++) {
+    const { token, path } = tokens[i]!;
+    if (token.startsWith(`${LLAMA_CORS_FLAG}=`)) return { value: resolveEnvReference(ref, token.slice(LLAMA_CORS_FLAG.length + 1)), path };
+    if (token === LLAMA_CORS_FLAG) {
+      const next = tokens[i + 1];
+      return { value: next === undefined ? undefined : resolveEnvReference(ref, next.token), path: next?.path ?? path };
+    }
+  }
+  let found: { value: string | undefined; path: readonly PathSegment[] } | undefined;
+  asArray(ref.container["env"]).forEach((entry, index) => {
+    if (isRecord(entry) && entry["name"] === LLAMA_CORS_ENV) {
+      const value = entry["value"];
+      found = { value: typeof value === "string" ? value : undefined, path: [...ref.path, "env", index] };
+    }
+  });
+  return found;
+}
+
+/** Whether llama-server is told to allow only named origins (not `*`, which it echoes back for any page). */
+function llamaCppRestrictsOrigins(ref: ContainerRef): boolean {
+  const setting = llamaCppCorsSetting(ref);
+  return setting?.value !== undefined && setting.value.trim() !== "" && !hasWildcardOrigin(setting.value);
+}
+
+function llamaCppOrigins(ref: ContainerRef, add: Add): void {
+  const setting = llamaCppCorsSetting(ref);
+  const fix = "add --cors-origins https://chat.example.com (exactly one origin: llama-server writes the value verbatim into Access-Control-Allow-Origin) and --no-cors-credentials";
+  if (setting === undefined) {
+    const field = ref.container["args"] !== undefined ? "args" : "command";
+    add(
+      [...ref.path, field],
+      `llama-server container ${shown(ref.name)} has no --cors-origins, so llama.cpp allows every origin ("*", its default, echoing any Origin back with credentials). Fix: ${fix}.`,
+    );
+  } else if (setting.value !== undefined && (setting.value.trim() === "" || hasWildcardOrigin(setting.value))) {
+    add(setting.path, `llama-server container ${shown(ref.name)} has --cors-origins ${shown(setting.value)}, which lets any web page call the model. Fix: ${fix}.`);
   }
 }
 
@@ -119,7 +169,7 @@ function configMap(object: K8sObject, add: Add): void {
   for (const [key, value] of Object.entries(data)) {
     if (typeof value !== "string") continue;
     if (isCorsName(key) && hasWildcardOrigin(value)) {
-      add(["data", key], `ConfigMap key "${key}" is "${value}", which allows every origin. Fix: ${ORIGINS_FIX}.`);
+      add(["data", key], `ConfigMap key ${shown(key)} is ${shown(value)}, which allows every origin. Fix: ${ORIGINS_FIX}.`);
       continue;
     }
     if (!value.includes("\n") && !/\.(ya?ml|json|env|py|toml|ini|conf|cfg|properties)$/i.test(key)) continue;
@@ -127,31 +177,65 @@ function configMap(object: K8sObject, add: Add): void {
       if (!isCorsName(setting.key) || !hasWildcardOrigin(setting.value)) continue;
       add(
         ["data", key],
-        `ConfigMap file "${key}" line ${setting.line}: "${setting.key}" allows every origin (${JSON.stringify(originList(setting.value))}). Fix: ${ORIGINS_FIX}.`,
+        `ConfigMap file ${shown(key)} line ${setting.line}: ${shown(setting.key)} allows every origin (${shownOrigins(setting.value)}). Fix: ${ORIGINS_FIX}.`,
         setting.line,
       );
     }
   }
 }
 
-function documentTree(value: unknown, path: PathSegment[], inCors: boolean, add: Add): void {
-  const key = path[path.length - 1];
-  const corsKey = typeof key === "string" && (isCorsName(key) || (inCors && key.toLowerCase().includes("origin")));
-  if (Array.isArray(value)) {
-    value.forEach((item, index) => {
-      if (corsKey && item === "*") add([...path, index], `${formatPath(path)} contains "*", which allows every origin. Fix: ${ORIGINS_FIX}.`);
-      else documentTree(item, [...path, index], inCors, add);
-    });
-  } else if (isRecord(value)) {
-    for (const [k, child] of Object.entries(value)) documentTree(child, [...path, k], inCors || corsKey, add);
-  } else if (typeof value === "string" && corsKey && hasWildcardOrigin(value)) {
-    add(path, `${formatPath(path)} is "${value}", which allows every origin. Fix: ${ORIGINS_FIX}.`);
+/**
+ * CORS settings anywhere in a plain YAML document or stack file. Walked with an explicit stack, not recursion, so a
+ * document nested 20,000 deep is judged, not a stack overflow; a node's path is built only when it is reported.
+ */
+function documentTree(root: unknown, rootPath: readonly PathSegment[], rootInCors: boolean, add: Add): void {
+  interface Step {
+    readonly value: unknown;
+    readonly key: PathSegment | undefined;
+    readonly parent: Step | undefined;
+    readonly inCors: boolean;
   }
+  const pathOf = (step: Step): PathSegment[] => {
+    const keys: PathSegment[] = [];
+    for (let s: Step | undefined = step; s?.key !== undefined; s = s.parent) keys.push(s.key);
+    return [...rootPath, ...keys.reverse()];
+  };
+  const stack: Step[] = [{ value: root, key: undefined, parent: undefined, inCors: rootInCors }];
+  for (let step = stack.pop(); step !== undefined; step = stack.pop()) {
+    const { value, key, inCors } = step;
+    const corsKey = typeof key === "string" && (isCorsName(key) || (inCors && key.toLowerCase().includes("origin")));
+    if (Array.isArray(value)) {
+      for (let index = value.length - 1; index >= 0; index--) {
+        const item: unknown = value[index];
+        const child: Step = { value: item, key: index, parent: step, inCors };
+        if (corsKey && item === "*") {
+          const path = pathOf(step);
+          add([...path, index], `${shownPath(path)} contains "*", which allows every origin. Fix: ${ORIGINS_FIX}.`);
+        } else {
+          stack.push(child);
+        }
+      }
+    } else if (isRecord(value)) {
+      const entries = Object.entries(value);
+      for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i]![1], key: entries[i]![0], parent: step, inCors: inCors || corsKey });
+    } else if (typeof value === "string" && corsKey && hasWildcardOrigin(value)) {
+      const path = pathOf(step);
+      add(path, `${shownPath(path)} is ${shown(value)}, which allows every origin. Fix: ${ORIGINS_FIX}.`);
+    }
+  }
+}
+
+/** The origins of a setting for a message: each through `shown`, at most 10. */
+function shownOrigins(value: unknown): string {
+  const origins = originList(value);
+  const parts = origins.slice(0, 10).map((origin) => shown(origin));
+  if (origins.length > 10) parts.push(`…(${origins.length - 10} more)`);
+  return `[${parts.join(",")}]`;
 }
 
 function nginxIngress(object: K8sObject, add: Add): void {
   const annotations = object.metadata.annotations ?? {};
-  if ((annotations[`${NGINX}enable-cors`] ?? "").toLowerCase() !== "true") return;
+  if ((asString(annotations[`${NGINX}enable-cors`]) ?? "").toLowerCase() !== "true") return;
   const origins = annotations[`${NGINX}cors-allow-origin`];
   if (origins === undefined) {
     add(
@@ -161,7 +245,7 @@ function nginxIngress(object: K8sObject, add: Add): void {
   } else if (hasWildcardOrigin(origins)) {
     add(
       ["metadata", "annotations", `${NGINX}cors-allow-origin`],
-      `Ingress ${NGINX}cors-allow-origin is "${origins}", which allows every origin. Fix: list the allowed origins, comma-separated (https://chat.example.com).`,
+      `Ingress ${NGINX}cors-allow-origin is ${shown(origins)}, which allows every origin. Fix: list the allowed origins, comma-separated (https://chat.example.com).`,
     );
   }
 }
@@ -198,10 +282,10 @@ function istio(object: K8sObject, add: Add): void {
       const path = ["spec", "http", h, "corsPolicy", "allowOrigins", m];
       if (match["exact"] === "*") add([...path, "exact"], `VirtualService corsPolicy allows exact origin "*". Fix: list exact origins (exact: https://chat.example.com).`);
       if (typeof match["regex"] === "string" && MATCH_ALL_REGEX.has(match["regex"])) {
-        add([...path, "regex"], `VirtualService corsPolicy origin regex "${match["regex"]}" matches every origin. Fix: list exact origins (exact: https://chat.example.com).`);
+        add([...path, "regex"], `VirtualService corsPolicy origin regex ${shown(match["regex"])} matches every origin. Fix: list exact origins (exact: https://chat.example.com).`);
       }
       if (typeof match["prefix"] === "string" && MATCH_ALL_PREFIX.has(match["prefix"])) {
-        add([...path, "prefix"], `VirtualService corsPolicy origin prefix "${match["prefix"]}" matches every origin. Fix: list exact origins (exact: https://chat.example.com).`);
+        add([...path, "prefix"], `VirtualService corsPolicy origin prefix ${shown(match["prefix"])} matches every origin. Fix: list exact origins (exact: https://chat.example.com).`);
       }
     });
     asArray(cors["allowOrigin"]).forEach((origin, o) => {
@@ -211,8 +295,8 @@ function istio(object: K8sObject, add: Add): void {
 }
 
 /**
- * llama.cpp's server answers any Origin, so it is compliant only behind an origin-restricting front, which here
- * means all of:
+ * A llama.cpp server without a restricting `--cors-origins` answers any Origin, so it is compliant only behind an
+ * origin-restricting front, which here means all of:
  * 1. a NetworkPolicy in its namespace selects its pods for Ingress, and every ingress rule of every policy selecting
  *    them allows only pod/namespace selectors that name labels (no ipBlock, no empty `from`, no rule without `from`,
  *    no `{}`-only peer) — so only named in-cluster callers (the router, which enforces CORS) reach it;
@@ -221,19 +305,19 @@ function istio(object: K8sObject, add: Add): void {
  */
 export function checkLlamaCppFront(object: K8sObject, objects: readonly K8sObject[]): Finding[] {
   const llama = engineContainers(object).find((c) => c.engine === "llamacpp");
-  if (!llama) return [];
+  if (!llama || llamaCppRestrictsOrigins(llama.ref)) return [];
   const { template } = llama;
   const ns = namespaceOf(object);
   const sameNs = objectsIn(objects, ns);
   const findings: Finding[] = [];
-  const what = `llama.cpp (${objectRef(object)}) reflects any Origin and has no flag to restrict it`;
+  const what = `llama.cpp (${safeObjectRef(object.kind, object.metadata?.namespace, object.metadata?.name)}) has no restricting --cors-origins, so it reflects any Origin`;
 
   const policies = sameNs.filter((o) => o.kind === "NetworkPolicy" && selectsForIngress(o, template));
   if (policies.length === 0) {
     findings.push({
       object,
       path: template.labelsPath,
-      message: `${what}, and no NetworkPolicy in namespace "${ns || "-"}" restricts ingress to its pods. Fix: add a NetworkPolicy selecting these pod labels that allows ingress only from the router's pod/namespace selectors.`,
+      message: `${what}, and no NetworkPolicy in namespace ${ns ? shown(ns) : '"-"'} restricts ingress to its pods. Fix: add a NetworkPolicy selecting these pod labels that allows ingress only from the router's pod/namespace selectors.`,
     });
   }
   for (const policy of policies) {
@@ -266,7 +350,7 @@ export function checkLlamaCppFront(object: K8sObject, objects: readonly K8sObjec
       findings.push({
         object: route,
         path,
-        message: `${what}; this ${route.kind} routes to Service "${name}" directly. Fix: route to the router (which enforces CORS), not to the llama.cpp Service.`,
+        message: `${what}; this ${shown(route.kind)} routes to Service ${shown(name)} directly. Fix: route to the router (which enforces CORS), not to the llama.cpp Service.`,
       });
     }
   }

@@ -18,6 +18,8 @@ const TAG = /^[\w][\w.-]{0,127}$/;
 
 export const DIGEST_PATTERN = DIGEST;
 
+import { preview } from "./limits.js";
+
 /** Parses an image reference; returns a reason instead when it is not one. */
 export function parseImageRef(reference: string): ImageRef | { readonly error: string } {
   let rest = reference.trim();
@@ -27,7 +29,7 @@ export function parseImageRef(reference: string): ImageRef | { readonly error: s
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
     if (!DIGEST.test(digest)) {
-      return { error: `digest "${digest}" is not sha256:<64 lower-case hex>` };
+      return { error: `digest ${preview(digest)} is not sha256:<64 lower-case hex>` };
     }
   }
   let tag: string | undefined;
@@ -36,9 +38,9 @@ export function parseImageRef(reference: string): ImageRef | { readonly error: s
   if (colon > lastSlash) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) return { error: `tag "${tag}" is not a valid image tag` };
+    if (!TAG.test(tag)) return { error: `tag ${preview(tag)} is not a valid image tag` };
   }
-  if (!REPOSITORY.test(rest)) return { error: `repository "${rest}" is not a valid image repository` };
+  if (!REPOSITORY.test(rest)) return { error: `repository ${preview(rest)} is not a valid image repository` };
   return { repository: rest, reference, ...(tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) };
 }
 

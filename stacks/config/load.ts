@@ -1,10 +1,12 @@
-import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
-import { joinPath, renderValue, ConfigError, type ConfigProblem } from "./problems.js";
+import { joinPath, namesSecret, renderValue, ConfigError, type ConfigProblem } from "./problems.js";
+import { STACK_FILE_MAX_ALIASES, STACK_FILE_MAX_BYTES, STACK_FILE_MAX_DEPTH, STACK_VALUES_MAX_NODES } from "./limits.js";
 import { resolveStack } from "./resolve.js";
-import { checkApiKey, checkCors, checkImages, checkModels, checkOffline, checkRegistry } from "./rules.js";
+import { countDocumentMarkers, InputLimitError, isStackOverflowMessage, mebibytes, readRegularTextFileSync, yamlShapeProblem } from "./safe-input.js";
+import { stackNameProblem } from "./stack-name.js";
+import { checkApiKey, checkCors, checkImages, checkLlamaCppCors, checkModels, checkOffline, checkRegistry } from "./rules.js";
 import { SECRET_KEYS, stackConfigSchema, type RawStackConfig } from "./schema.js";
 import type { StackConfig } from "./types.js";
 
@@ -18,7 +20,28 @@ export const CONFIG_NAMESPACE = "modelfleet";
 /** Stands in for a secret's value: parsing sees that a secret is there, never what it is. */
 const SECRET_MARKER = { secure: "<pulumi secret>" } as const;
 
+/**
+ * A `--stack` value that is not a stack name. A ConfigError, so every command that already reports config errors
+ * reports this one too; its message is one line (no file was read).
+ */
+export class StackNameError extends ConfigError {
+  constructor(
+    readonly stackName: string,
+    problem: string,
+  ) {
+    super("--stack", [{ path: "", message: problem }]);
+    this.name = "StackNameError";
+    this.message = `--stack: ${problem}`;
+  }
+}
+
+/**
+ * `Pulumi.<stack>.yaml`. @throws StackNameError when `stack` is not a DNS label (`..`, `../../x`, `a/b`…), before
+ * any disk access, so no command can be pointed outside the stack folder by its --stack value.
+ */
 export function stackFileName(stack: string): string {
+  const problem = stackNameProblem(stack);
+  if (problem !== undefined) throw new StackNameError(stack, problem);
   return `Pulumi.${stack}.yaml`;
 }
 
@@ -112,7 +135,8 @@ function schemaProblems(error: z.ZodError, input: Record<string, unknown>): Conf
     if (issue.code === "invalid_value") message = `must be one of ${issue.values.map((v) => String(v)).join(", ")}`;
     else if (issue.code === "invalid_type" && value === undefined) message = `missing; expected ${issue.expected}`;
     else if (issue.code === "invalid_type") message = `expected ${issue.expected}`;
-    const received = value === undefined || isSecretPath(path) ? undefined : renderValue(value);
+    const last = [...path].reverse().find((p) => typeof p === "string");
+    const received = value === undefined || isSecretPath(path) || (typeof last === "string" && namesSecret(last)) ? undefined : renderValue(value);
     return [{ path: joinPath(path), message, ...(received === undefined ? {} : { received }) }];
   });
 }
@@ -140,6 +164,8 @@ function sectionRules(input: Record<string, unknown>): ConfigProblem[] {
  * @throws ConfigError listing every problem, with `file` in each line.
  */
 export function parseStackConfig(values: Record<string, unknown>, file: string, stack: string): StackConfig {
+  const tooDeep = valuesShapeProblem(values);
+  if (tooDeep) throw inputProblem(file, tooDeep);
   const secretProblems = checkSecrets(values);
   const input = redactSecrets(values);
   const parsed = stackConfigSchema.safeParse(input, { reportInput: false });
@@ -148,7 +174,7 @@ export function parseStackConfig(values: Record<string, unknown>, file: string, 
   }
   const raw: RawStackConfig = parsed.data;
   const images = checkImages(raw);
-  const problems = [...secretProblems, ...images.problems, ...checkCors(raw), ...checkApiKey(raw), ...checkRegistry(raw), ...checkOffline(raw)];
+  const problems = [...secretProblems, ...images.problems, ...checkCors(raw), ...checkLlamaCppCors(raw), ...checkApiKey(raw), ...checkRegistry(raw), ...checkOffline(raw)];
   if (!images.images) throw new ConfigError(file, problems);
   const config = resolveStack(raw, stack, file, images.images);
   problems.push(...checkModels(raw, config.models));
@@ -156,15 +182,56 @@ export function parseStackConfig(values: Record<string, unknown>, file: string, 
   return config;
 }
 
-/** The `modelfleet:` keys of a stack file's `config:` map, namespace stripped; other namespaces are left out. */
+/**
+ * Undefined when the values nest at most STACK_FILE_MAX_DEPTH levels and hold at most STACK_VALUES_MAX_NODES
+ * values; otherwise why not. Iterative, so a value nested 100,000 deep (from JSON on the Pulumi path) is refused
+ * instead of overflowing the stack of every later step.
+ */
+function valuesShapeProblem(values: Record<string, unknown>): string | undefined {
+  const stack: Array<[unknown, number]> = [[values, 0]];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (++nodes > STACK_VALUES_MAX_NODES) return `more than ${STACK_VALUES_MAX_NODES} values; a stack config holds settings, not data`;
+    if (node === null || typeof node !== "object") continue;
+    if (depth >= STACK_FILE_MAX_DEPTH) return `nested deeper than ${STACK_FILE_MAX_DEPTH} levels; a stack file's settings are a few levels deep`;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return undefined;
+}
+
+/** The stack file's problem as a ConfigError: one line, no value shown. */
+function inputProblem(file: string, message: string): ConfigError {
+  return new ConfigError(file, [{ path: "", message }]);
+}
+
+/**
+ * The `modelfleet:` keys of a stack file's `config:` map, namespace stripped; other namespaces are left out. The text
+ * is checked against the limits of stacks/config/limits.ts (size, binary content, one document, nesting depth,
+ * aliases) before it is converted, so a hostile file is refused in linear time.
+ */
 export function readStackValues(text: string, file: string): Record<string, unknown> {
+  if (text.length > STACK_FILE_MAX_BYTES || Buffer.byteLength(text, "utf8") > STACK_FILE_MAX_BYTES) {
+    throw inputProblem(file, `larger than ${mebibytes(STACK_FILE_MAX_BYTES)}; a stack file holds settings, not data: move large content elsewhere`);
+  }
+  if (text.includes("\u0000")) throw inputProblem(file, "binary content (a NUL byte); a stack file is UTF-8 YAML text");
+  if (countDocumentMarkers(text) > 2) throw inputProblem(file, "holds several YAML documents (---); a stack file is one document");
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
     const line = first?.linePos?.[0].line;
+    if (first && isStackOverflowMessage(first.message)) throw inputProblem(file, `nested deeper than ${STACK_FILE_MAX_DEPTH} levels; a stack file's settings are a few levels deep`);
     throw new ConfigError(file, [{ path: "", message: `not valid YAML${line ? ` at line ${line}` : ""}: ${first?.message.split("\n")[0] ?? "parse error"}` }]);
   }
-  const root: unknown = doc.toJS();
+  const shape = yamlShapeProblem(doc, { maxDepth: STACK_FILE_MAX_DEPTH, maxAliases: STACK_FILE_MAX_ALIASES });
+  if (shape) throw inputProblem(file, `${shape.message}; a stack file's settings are a few levels deep and need no more`);
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: STACK_FILE_MAX_ALIASES });
+  } catch (error) {
+    if (error instanceof ReferenceError) throw inputProblem(file, `YAML aliases expand to more than ${STACK_FILE_MAX_ALIASES} nodes (an alias bomb?); write the values out`);
+    throw error;
+  }
   const config = root !== null && typeof root === "object" ? (root as { config?: unknown }).config : undefined;
   if (config === undefined || config === null || typeof config !== "object" || Array.isArray(config)) {
     throw new ConfigError(file, [{ path: "config", message: `missing; a stack file holds its settings under config:, as ${CONFIG_NAMESPACE}:<key> entries` }]);
@@ -179,7 +246,8 @@ export function readStackValues(text: string, file: string): Record<string, unkn
 
 /**
  * Reads and parses a stack file. The stack's name comes from `Pulumi.<stack>.yaml`, or from `stackName` for a file
- * named otherwise. @throws ConfigError for bad content; a missing file says which.
+ * named otherwise. Only a regular file of at most STACK_FILE_MAX_BYTES is read (size checked before reading).
+ * @throws ConfigError for bad content; a missing file says which.
  */
 export function loadStackFile(path: string, stackName?: string): StackConfig {
   const file = basename(path);
@@ -189,10 +257,13 @@ export function loadStackFile(path: string, stackName?: string): StackConfig {
   }
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readRegularTextFileSync(path, STACK_FILE_MAX_BYTES, "a stack file holds settings, not data: move large content elsewhere");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(file, [{ path: "", message: code === "ENOENT" ? `no such file: ${path}; create it or pick an existing stack` : `cannot read ${path}: ${code ?? String(error)}` }]);
+    if (!(error instanceof InputLimitError)) throw error;
+    if (error.problem === "unreadable" && error.message.endsWith("no such file or directory")) {
+      throw inputProblem(file, `no such file: ${path}; create it or pick an existing stack`);
+    }
+    throw inputProblem(file, error.message);
   }
   return parseStackConfig(readStackValues(text, file), file, stack);
 }
@@ -226,6 +297,9 @@ export function valuesFromPulumiConfig(all: Readonly<Record<string, string>>, is
 function markSecrets(name: string, value: unknown): unknown {
   if ((SECRET_KEYS as readonly string[]).includes(name)) return { ...SECRET_MARKER };
   if (value === null || typeof value !== "object") return value;
+  // Only a key holding nested secret keys is copied: a deeply nested value elsewhere would overflow structuredClone
+  // before valuesShapeProblem refuses it.
+  if (!SECRET_KEYS.some((key) => key.startsWith(`${name}.`))) return value;
   const copy = structuredClone(value) as Record<string, unknown>;
   for (const key of SECRET_KEYS) {
     const [head, ...rest] = key.split(".");

@@ -45,7 +45,8 @@ export function resolveContext(raw: RawStackConfig, stack: string, images: Stack
     pins: images,
     allowedOrigins: [...(raw.cors?.allowedOrigins ?? [])].sort(),
     apiKey: raw.apiKey ? "config" : requireApiKey ? "generated" : "none",
-    hfToken: raw.hfToken !== undefined,
+    // An offline site downloads nothing, so the GitOps-side token is not wired there (an hfToken secret still is).
+    hfToken: raw.hfToken !== undefined || (raw.gitops?.hfTokenInCredentials === true && offline === undefined),
     gpu: {
       nodeSelector: raw.gpu?.nodeSelector ?? DEFAULT_GPU_NODE_SELECTOR,
       tolerations: raw.gpu?.tolerations ?? DEFAULT_GPU_TOLERATIONS,
@@ -132,6 +133,7 @@ export function resolveModel(raw: RawModel, ctx: StackContext): ResolvedModel {
             ? {}
             : {
                 speculative: {
+                  ...(v.speculative.method === undefined ? {} : { method: v.speculative.method }),
                   repo: v.speculative.huggingFace,
                   revision: v.speculative.revision,
                   numSpeculativeTokens: v.speculative.numSpeculativeTokens,

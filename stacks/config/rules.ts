@@ -1,6 +1,7 @@
+import { contractForImage, SUPPORTED_SPECULATIVE_METHODS } from "../../components/engines/contracts/index.js";
 import { PROFILES } from "../profiles.js";
 import { parseImageRef, type ImageRef } from "./image-ref.js";
-import { renderValue, type ConfigProblem } from "./problems.js";
+import { holdsCredential, renderValue, type ConfigProblem } from "./problems.js";
 import type { RawModel, RawStackConfig } from "./schema.js";
 import type { ResolvedModel } from "./types.js";
 
@@ -24,7 +25,7 @@ export function checkImages(raw: RawStackConfig): { problems: ConfigProblem[]; i
     const parsed = parseImageRef(reference);
     const path = `images.${key}`;
     if ("error" in parsed) {
-      problems.push(problem(path, `not an image reference: ${parsed.error}; write repo:tag@sha256:<64 hex>`, reference));
+      problems.push(problem(path, `not an image reference${holdsCredential(reference) ? "" : `: ${parsed.error}`}; write repo:tag@sha256:<64 hex>`, reference));
     } else if (!parsed.digest && requirePins) {
       problems.push(
         problem(
@@ -37,9 +38,15 @@ export function checkImages(raw: RawStackConfig): { problems: ConfigProblem[]; i
       problems.push(problem(path, "neither tag nor digest, so it means :latest and changes under you; pin a tag (development) or a digest", reference));
     } else {
       images[key] = parsed;
+      if (key !== "postgres") {
+        // The builders render only what the pinned release's contract allows; a release with none cannot be checked.
+        const found = contractForImage(key, parsed);
+        if ("error" in found) problems.push(problem(path, found.error.replace(`${path}: `, "")));
+      }
     }
   }
-  return problems.length ? { problems } : { problems, images: images as Record<"vllm" | "llamacpp" | "postgres", ImageRef> };
+  const all = images.vllm && images.llamacpp && images.postgres;
+  return all ? { problems, images: images as Record<"vllm" | "llamacpp" | "postgres", ImageRef> } : { problems };
 }
 
 export function checkCors(raw: RawStackConfig): ConfigProblem[] {
@@ -53,6 +60,25 @@ export function checkCors(raw: RawStackConfig): ConfigProblem[] {
     }
     return [];
   });
+}
+
+/**
+ * llama-server writes `--cors-origins` verbatim into Access-Control-Allow-Origin, so a llama.cpp model can allow one
+ * origin only (the contract's `originsFormat: "verbatimSingle"`). The origins are stack-wide: more than one is an
+ * error as soon as the stack has a llama.cpp model.
+ */
+export function checkLlamaCppCors(raw: RawStackConfig): ConfigProblem[] {
+  const origins = raw.cors?.allowedOrigins ?? [];
+  if (origins.length <= 1) return [];
+  const llama = raw.models.flatMap((m, i) => (m.engine === "llamacpp" ? [`models[${i}] (${m.name})`] : []));
+  if (llama.length === 0) return [];
+  return [
+    problem(
+      "cors.allowedOrigins",
+      `${origins.length} origins, but ${llama.join(", ")} ${llama.length === 1 ? "runs" : "run"} llama.cpp, which writes --cors-origins verbatim into Access-Control-Allow-Origin, so only one origin works per server; keep exactly one origin, or serve the other origins through the router`,
+      origins,
+    ),
+  ];
 }
 
 function checkSource(m: RawModel, path: string, requirePins: boolean, environment: string): ConfigProblem[] {
@@ -74,12 +100,22 @@ function checkSource(m: RawModel, path: string, requirePins: boolean, environmen
     if (m.engine === "llamacpp" && (s.file === undefined || !s.file.endsWith(".gguf"))) {
       out.push(problem(`${path}.source.file`, "llama.cpp loads one GGUF file; name it, e.g. qwen3-0.6b-q8_0.gguf", s.file));
     }
-    if (m.engine === "vllm" && s.file !== undefined) {
-      out.push(problem(`${path}.source.file`, "vLLM loads the whole repository; remove file", s.file));
+    const gguf = m.engine === "vllm" && m.vllm?.quantization === "gguf";
+    if (gguf && (s.file === undefined || !s.file.endsWith(".gguf"))) {
+      out.push(
+        problem(
+          `${path}.source.file`,
+          `vLLM's GGUF loader needs one .gguf file (it loads <repo>/<file>.gguf), and ${s.file === undefined ? "none is named" : "this is not one"}; name the file in the repository, e.g. qwen3-0.6b-q8_0.gguf`,
+          s.file,
+        ),
+      );
+    }
+    if (m.engine === "vllm" && !gguf && s.file !== undefined) {
+      out.push(problem(`${path}.source.file`, "vLLM loads the whole repository; remove file (only quantization: gguf loads one file)", s.file));
     }
   } else {
-    if (s.revision !== undefined || s.file !== undefined) {
-      out.push(problem(`${path}.source`, "revision and file belong to a huggingFace source; a pvc source takes path", s));
+    if (s.revision !== undefined || s.file !== undefined || s.gated !== undefined) {
+      out.push(problem(`${path}.source`, "revision, file and gated belong to a huggingFace source; a pvc source takes path", s));
     }
     if (s.path === undefined) {
       out.push(problem(`${path}.source.path`, "missing; give the model's path inside the claim"));
@@ -90,6 +126,19 @@ function checkSource(m: RawModel, path: string, requirePins: boolean, environmen
     }
   }
   return out;
+}
+
+/** A gated Hugging Face repository answers 401 without a token; an offline stack downloads nothing, so needs none. */
+function checkGated(raw: RawStackConfig, m: RawModel, path: string): ConfigProblem[] {
+  if (m.source.gated !== true || m.source.huggingFace === undefined || raw.offline !== undefined) return [];
+  if (raw.hfToken !== undefined || raw.gitops?.hfTokenInCredentials === true) return [];
+  return [
+    problem(
+      `${path}.source.gated`,
+      "the Hugging Face repository is gated and the stack has no hfToken, so the download would fail (401); run `pulumi config set --secret modelfleet:hfToken <token>` (GitOps: put hf-token in the <model>-<environment>-credentials Secret and set gitops.hfTokenInCredentials: true)",
+      true,
+    ),
+  ];
 }
 
 function checkEngineBlocks(m: RawModel, resolved: ResolvedModel, path: string, requirePins: boolean, environment: string): ConfigProblem[] {
@@ -112,6 +161,14 @@ function checkEngineBlocks(m: RawModel, resolved: ResolvedModel, path: string, r
       }
       if (!(v.gpuMemoryUtilization > 0 && v.gpuMemoryUtilization <= 1)) {
         out.push(problem(`${path}.vllm.gpuMemoryUtilization`, "must be in (0, 1], the fraction of each GPU's memory vLLM may use", v.gpuMemoryUtilization));
+      }
+      if (v.speculative && v.speculative.method === undefined) {
+        out.push(
+          problem(
+            `${path}.vllm.speculative.method`,
+            `missing; without it vLLM guesses the method from the draft's name or config and otherwise runs it as draft_model, which the pinned vLLM rejects (NotImplementedError). Set method to the kind of the draft repository: one of ${SUPPORTED_SPECULATIVE_METHODS.join(", ")}`,
+          ),
+        );
       }
       if (v.speculative && requirePins && !COMMIT_SHA.test(v.speculative.revision)) {
         out.push(problem(`${path}.vllm.speculative.revision`, `${environment} requires a 40-character commit SHA`, v.speculative.revision));
@@ -152,6 +209,7 @@ export function checkModels(raw: RawStackConfig, resolved: readonly ResolvedMode
     if (first !== undefined) out.push(problem(`${path}.name`, `duplicate of models[${first}].name; model names must be unique in a stack`, m.name));
     else seen.set(m.name, i);
     out.push(...checkSource(m, path, requirePins, env));
+    out.push(...checkGated(raw, m, path));
     out.push(...checkEngineBlocks(m, r, path, requirePins, env));
     if (env === "production" && r.replicas < 2 && m.singleReplicaAllowed !== true) {
       out.push(

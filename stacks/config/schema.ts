@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { SUPPORTED_SPECULATIVE_METHODS } from "../../components/engines/contracts/index.js";
 import { ENVIRONMENTS } from "./environments.js";
+import { CONFIG_LIST_MAX_ITEMS, CONFIG_NUMBER_LIMITS, CONFIG_PATH_MAX_LENGTH, CONFIG_STRING_MAX_LENGTH, MODEL_NAME_MAX_LENGTH } from "./limits.js";
 
 /**
  * The shape of the `modelfleet:` keys in `Pulumi.<stack>.yaml`. Shape only: defaults come from the environment
@@ -17,84 +19,130 @@ const dns1123Label = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit")
   .max(63, "must be at most 63 characters");
 
-const labelMap = z.record(z.string().min(1), z.string());
+/** Undefined for a plain relative path (`dir/model.gguf`); otherwise what is wrong with it. */
+export function relativePathProblem(value: string): string | undefined {
+  if (value.length === 0) return "is empty";
+  if (value.length > CONFIG_PATH_MAX_LENGTH) return `is longer than ${CONFIG_PATH_MAX_LENGTH} characters`;
+  if (value.includes("\u0000")) return "holds a NUL character";
+  if (value.includes("\\")) return "holds a backslash (separate folders with /)";
+  if (value.startsWith("/") || /^[A-Za-z]:/.test(value)) return "is absolute";
+  const segments = value.split("/");
+  if (segments.includes("..")) return "has a '..' segment, which leaves the model's folder";
+  if (segments.includes("")) return "has an empty segment (a leading, trailing or doubled /)";
+  return undefined;
+}
+
+/**
+ * A plain relative path inside the model's folder (repository or claim): no `..` segment, not absolute, no
+ * backslash, no NUL, no empty segment, at most CONFIG_PATH_MAX_LENGTH characters.
+ */
+const relativePath = z.string().superRefine((value, ctx) => {
+  const problem = relativePathProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: `must be a plain relative path inside the model's folder, e.g. models/qwen3-0.6b-q8_0.gguf; this one ${problem}` });
+});
+
+/**
+ * A Hugging Face revision: a commit SHA, or in development a branch or tag. Git ref characters only, so a URL (and a
+ * credential in one) can never be taken for a revision and rendered into a download URL.
+ */
+const gitRevision = z
+  .string()
+  .min(1)
+  .max(255, "must be at most 255 characters")
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, "must be a commit SHA (40 hex characters) or, in development, a branch or tag name (letters, digits, . _ / -)");
+
+/** Any other free-form string: bounded, so no value can make messages or manifests huge. */
+const text = (min = 0) => z.string().min(min).max(CONFIG_STRING_MAX_LENGTH, `must be at most ${CONFIG_STRING_MAX_LENGTH} characters`);
+
+const labelMap = z.record(z.string().min(1).max(CONFIG_STRING_MAX_LENGTH), text());
 
 /** A Pulumi secret as it appears in a stack file: `{ secure: "v1:..." }`. The value is never read by synth. */
 export const secureValue = z.strictObject({ secure: z.string().min(1) });
 
 const modelSource = z.strictObject({
   /** Hugging Face repository, `owner/name`. */
-  huggingFace: z.string().regex(/^[A-Za-z0-9][\w.-]*\/[\w.-]+$/, "must be a Hugging Face repository id like Qwen/Qwen3-0.6B").optional(),
+  huggingFace: z.string().max(CONFIG_PATH_MAX_LENGTH, `must be at most ${CONFIG_PATH_MAX_LENGTH} characters`).regex(/^[A-Za-z0-9][\w.-]*\/[\w.-]+$/, "must be a Hugging Face repository id like Qwen/Qwen3-0.6B").optional(),
   /** Hugging Face revision: a commit SHA (required outside development) or, in development, a branch or tag. */
-  revision: z.string().min(1).optional(),
+  revision: gitRevision.optional(),
   /** File inside the repository: the GGUF file for llama.cpp. */
-  file: z.string().regex(/^[\w./-]+$/, "must be a file path inside the repository").optional(),
+  file: relativePath.optional(),
   /** PersistentVolumeClaim holding the model files (mounted read-only). */
   pvc: dns1123Label.optional(),
   /** Path inside the claim: a directory for vLLM, a .gguf file for llama.cpp. */
-  path: z.string().min(1).optional(),
+  path: relativePath.optional(),
+  /**
+   * The Hugging Face repository is gated (its licence must be accepted, downloads need a token): requires `hfToken`
+   * (or `gitops.hfTokenInCredentials`) unless the stack is offline.
+   * @default false
+   */
+  gated: z.boolean().optional(),
 });
 
 const speculative = z.strictObject({
-  huggingFace: z.string().regex(/^[A-Za-z0-9][\w.-]*\/[\w.-]+$/, "must be a Hugging Face repository id"),
-  revision: z.string().min(1),
+  /**
+   * vLLM's speculative method, one every pinned vLLM contract runs (`SUPPORTED_SPECULATIVE_METHODS`). Required: without
+   * it vLLM guesses from the draft's name or config and falls back to `draft_model`, which the pinned versions reject.
+   */
+  method: z.enum(SUPPORTED_SPECULATIVE_METHODS).optional(),
+  huggingFace: z.string().max(CONFIG_PATH_MAX_LENGTH, `must be at most ${CONFIG_PATH_MAX_LENGTH} characters`).regex(/^[A-Za-z0-9][\w.-]*\/[\w.-]+$/, "must be a Hugging Face repository id"),
+  revision: gitRevision,
   numSpeculativeTokens: z.int().min(1).max(16).default(5),
 });
 
 const vllmSettings = z.strictObject({
-  maxModelLen: z.int().positive().optional(),
+  maxModelLen: z.int().positive().max(CONFIG_NUMBER_LIMITS.tokens, `at most ${CONFIG_NUMBER_LIMITS.tokens}`).optional(),
   gpuMemoryUtilization: z.number().optional(),
   dtype: z.enum(["auto", "half", "float16", "bfloat16", "float", "float32"]).optional(),
   quantization: z.enum(["awq", "gptq", "fp8", "bitsandbytes", "compressed-tensors", "gguf"]).optional(),
-  tensorParallelSize: z.int().positive().optional(),
-  pipelineParallelSize: z.int().positive().optional(),
+  tensorParallelSize: z.int().positive().max(CONFIG_NUMBER_LIMITS.parallelSize, `at most ${CONFIG_NUMBER_LIMITS.parallelSize}`).optional(),
+  pipelineParallelSize: z.int().positive().max(CONFIG_NUMBER_LIMITS.parallelSize, `at most ${CONFIG_NUMBER_LIMITS.parallelSize}`).optional(),
   enforceEager: z.boolean().optional(),
   speculative: speculative.optional(),
 });
 
 const llamaCppSettings = z.strictObject({
-  ctxSize: z.int().positive().optional(),
-  gpuLayers: z.int().min(0).optional(),
-  parallel: z.int().positive().optional(),
-  threads: z.int().positive().optional(),
+  ctxSize: z.int().positive().max(CONFIG_NUMBER_LIMITS.tokens, `at most ${CONFIG_NUMBER_LIMITS.tokens}`).optional(),
+  gpuLayers: z.int().min(0).max(CONFIG_NUMBER_LIMITS.gpuLayers, `at most ${CONFIG_NUMBER_LIMITS.gpuLayers}`).optional(),
+  parallel: z.int().positive().max(CONFIG_NUMBER_LIMITS.threads, `at most ${CONFIG_NUMBER_LIMITS.threads}`).optional(),
+  threads: z.int().positive().max(CONFIG_NUMBER_LIMITS.threads, `at most ${CONFIG_NUMBER_LIMITS.threads}`).optional(),
 });
 
 const resources = z.strictObject({
   /** CPU cores, requested and limited. */
-  cpu: z.number().positive().optional(),
+  cpu: z.number().positive().max(CONFIG_NUMBER_LIMITS.cpu, `at most ${CONFIG_NUMBER_LIMITS.cpu}`).optional(),
   /** Memory in GiB for the engine, requested and limited (the /dev/shm size is added on top). */
-  memoryGiB: z.number().positive().optional(),
+  memoryGiB: z.number().positive().max(CONFIG_NUMBER_LIMITS.gibibytes, `at most ${CONFIG_NUMBER_LIMITS.gibibytes}`).optional(),
 });
 
 const cache = z.strictObject({
   /** Existing PersistentVolumeClaim for the download cache; omit for an emptyDir. */
   claimName: dns1123Label.optional(),
   /** emptyDir size limit in GiB. */
-  sizeGiB: z.number().positive().optional(),
+  sizeGiB: z.number().positive().max(CONFIG_NUMBER_LIMITS.gibibytes, `at most ${CONFIG_NUMBER_LIMITS.gibibytes}`).optional(),
 });
 
 const model = z.strictObject({
-  name: z.string(),
+  name: z.string().max(MODEL_NAME_MAX_LENGTH, `must be at most ${MODEL_NAME_MAX_LENGTH} characters (a DNS label)`),
   engine: z.enum(["vllm", "llamacpp"]).meta(promotable),
   source: modelSource.meta(promotable),
-  sizeBillions: z.number().positive().meta(promotable),
+  sizeBillions: z.number().positive().max(CONFIG_NUMBER_LIMITS.sizeBillions, `at most ${CONFIG_NUMBER_LIMITS.sizeBillions}`).meta(promotable),
   // GPUs go with the engine settings (tensor × pipeline parallel must equal them), so they travel together.
-  gpus: z.int().min(0).optional().meta(promotable),
-  replicas: z.int().min(0).optional(),
+  gpus: z.int().min(0).max(CONFIG_NUMBER_LIMITS.gpus, `at most ${CONFIG_NUMBER_LIMITS.gpus}`).optional().meta(promotable),
+  replicas: z.int().min(0).max(CONFIG_NUMBER_LIMITS.replicas, `at most ${CONFIG_NUMBER_LIMITS.replicas}`).optional(),
   singleReplicaAllowed: z.boolean().optional(),
   resources: resources.optional(),
   cache: cache.optional(),
-  servedModelName: z.string().min(1).optional().meta(promotable),
-  startupBudgetSeconds: z.int().min(60).optional(),
+  servedModelName: text(1).optional().meta(promotable),
+  startupBudgetSeconds: z.int().min(60).max(CONFIG_NUMBER_LIMITS.startupBudgetSeconds, `at most ${CONFIG_NUMBER_LIMITS.startupBudgetSeconds}`).optional(),
   strategy: z.enum(["Recreate", "RollingUpdate"]).optional(),
   vllm: vllmSettings.optional().meta(promotable),
   llamacpp: llamaCppSettings.optional().meta(promotable),
 });
 
 const toleration = z.strictObject({
-  key: z.string().optional(),
+  key: text().optional(),
   operator: z.enum(["Exists", "Equal"]).optional(),
-  value: z.string().optional(),
+  value: text().optional(),
   effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
 });
 
@@ -104,20 +152,20 @@ export const stackConfigSchema = z.strictObject({
   namespace: dns1123Label,
   images: z
     .strictObject({
-      vllm: z.string(),
-      llamacpp: z.string(),
-      postgres: z.string(),
+      vllm: text(),
+      llamacpp: text(),
+      postgres: text(),
     })
     .meta(promotable),
-  cors: z.strictObject({ allowedOrigins: z.array(z.string()) }).optional(),
-  models: z.array(model).min(1, "a stack needs at least one model"),
+  cors: z.strictObject({ allowedOrigins: z.array(text()).max(CONFIG_LIST_MAX_ITEMS, `at most ${CONFIG_LIST_MAX_ITEMS} origins`) }).optional(),
+  models: z.array(model).min(1, "a stack needs at least one model").max(CONFIG_LIST_MAX_ITEMS, `at most ${CONFIG_LIST_MAX_ITEMS} models in one stack; split it`),
   hfToken: secureValue.optional(),
   apiKey: secureValue.optional(),
   requireApiKey: z.boolean().optional(),
   gpu: z
     .strictObject({
       nodeSelector: labelMap.optional(),
-      tolerations: z.array(toleration).optional(),
+      tolerations: z.array(toleration).max(CONFIG_LIST_MAX_ITEMS, `at most ${CONFIG_LIST_MAX_ITEMS} tolerations`).optional(),
       runtimeClassName: dns1123Label.optional(),
     })
     .optional(),
@@ -133,11 +181,19 @@ export const stackConfigSchema = z.strictObject({
   gitops: z
     .strictObject({
       /** Git repository Argo CD syncs from. */
-      repoURL: z.string().regex(/^(https?:\/\/|ssh:\/\/|git@)\S+$/, "must be a Git URL (https://…, ssh://… or git@host:org/repo.git)"),
+      repoURL: text()
+        .regex(/^(https?:\/\/|ssh:\/\/|git@)\S+$/, "must be a Git URL (https://…, ssh://… or git@host:org/repo.git)")
+        .refine((url) => !/^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i.test(url), "holds a password (user:password@): it would be written into the Argo CD Application; remove it and give Argo CD the repository's credentials as a repository Secret"),
       /** Branch, tag or commit. */
-      targetRevision: z.string().min(1).optional(),
+      targetRevision: text(1).optional(),
       /** Folder of the synthesized stack in that repository. */
-      path: z.string().min(1).optional(),
+      path: relativePath.optional(),
+      /**
+       * The `<model>-<environment>-credentials` Secrets your secret tooling creates hold `hf-token`, so synthesized
+       * pods read HF_TOKEN from them. The Pulumi path still needs `pulumi config set --secret modelfleet:hfToken`.
+       * @default false - HF_TOKEN is wired only when `hfToken` is set
+       */
+      hfTokenInCredentials: z.boolean().optional(),
     })
     .optional(),
   registry: z
@@ -145,19 +201,19 @@ export const stackConfigSchema = z.strictObject({
       /** `in-cluster` runs PostgreSQL as a StatefulSet; `external` uses `url`. */
       mode: z.enum(["in-cluster", "external"]).optional(),
       /** Size of the in-cluster database volume. */
-      storageGiB: z.int().positive().optional(),
+      storageGiB: z.int().positive().max(CONFIG_NUMBER_LIMITS.gibibytes, `at most ${CONFIG_NUMBER_LIMITS.gibibytes}`).optional(),
       /** StorageClass of the in-cluster volume; the cluster default when omitted. */
       storageClassName: dns1123Label.optional(),
       /** Connection URL of an external database, as a Pulumi secret. */
       url: secureValue.optional(),
       /** The router ignores entries whose last health check is older than this. */
-      staleAfterSeconds: z.int().min(10).optional(),
+      staleAfterSeconds: z.int().min(10).max(CONFIG_NUMBER_LIMITS.staleAfterSeconds, `at most ${CONFIG_NUMBER_LIMITS.staleAfterSeconds}`).optional(),
     })
     .optional(),
   offline: z
     .strictObject({
       /** The site's registry, `host[:port]`; every image is rendered as `<registry>/<repo>@<digest>`. */
-      registry: z.string().regex(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, "must be a registry host[:port] such as registry.local:5000"),
+      registry: text().regex(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, "must be a registry host[:port] such as registry.local:5000"),
     })
     .optional(),
 });

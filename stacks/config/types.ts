@@ -1,5 +1,9 @@
 import type { Environment } from "./environments.js";
 import type { ImageRef } from "./image-ref.js";
+import type { SUPPORTED_SPECULATIVE_METHODS } from "../../components/engines/contracts/index.js";
+
+/** A `--speculative-config` method every pinned vLLM runs. */
+export type SpeculativeMethod = (typeof SUPPORTED_SPECULATIVE_METHODS)[number];
 
 /** Where the weights come from. */
 export type ModelSource =
@@ -39,7 +43,13 @@ export interface VllmSettings {
   readonly tensorParallelSize: number;
   readonly pipelineParallelSize: number;
   readonly enforceEager: boolean;
-  readonly speculative?: { readonly repo: string; readonly revision: string; readonly numSpeculativeTokens: number };
+  readonly speculative?: {
+    /** vLLM's `method` (a supported one; config rules require it). */
+    readonly method?: SpeculativeMethod;
+    readonly repo: string;
+    readonly revision: string;
+    readonly numSpeculativeTokens: number;
+  };
 }
 
 export interface LlamaCppSettings {
@@ -82,7 +92,10 @@ export interface StackContext {
   readonly allowedOrigins: readonly string[];
   /** Where engine API keys come from: the `apiKey` secret, a Pulumi-generated one, or none (development only). */
   readonly apiKey: "config" | "generated" | "none";
-  /** Whether `hfToken` is configured (its value exists only on the Pulumi path). */
+  /**
+   * Whether engines read HF_TOKEN from the credentials Secret: `hfToken` is configured (its value exists only on the
+   * Pulumi path), or `gitops.hfTokenInCredentials` says the GitOps secret tooling puts `hf-token` there.
+   */
   readonly hfToken: boolean;
   readonly gpu: {
     readonly nodeSelector: Readonly<Record<string, string>>;

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { dumpDatabase, psqlSupportsRestrict, restoreDatabase, writePlainDump } from "../../bundle/db.js";
+import { decodeCopyField, dumpDatabase, restoreDatabase, writePlainDump } from "../../bundle/db.js";
 import { BundleError } from "../../bundle/errors.js";
 import { reconcile } from "../../registry/reconcile.js";
 import { desired, snapshotEntries, useRegistryDatabase } from "../registry/support.js";
@@ -74,61 +74,58 @@ describe("db dump and restore", () => {
 
   it("refuses a target of an older major version than the dump", async () => {
     const src = await source();
-    const plain = join(work, "newer.sql");
-    await writePlainDump(src.db.url, plain);
-    // The same dump as a newer server would have written it.
-    writeFileSync(plain, readFileSync(plain, "utf8").replace(/^-- Dumped from database version \S+/m, "-- Dumped from database version 17.2"));
+    const { rows } = await src.client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+    const version = rows[0]!.v;
+    // The same dump as a newer server would have written it: the archive header's version string, same length.
+    const bytes = readFileSync(src.file);
+    const at = bytes.indexOf(Buffer.from(version));
+    expect(at).toBeGreaterThan(0);
+    bytes.write(`17${version.slice(2)}`, at, "latin1");
+    const newer = join(work, "newer.dump");
+    writeFileSync(newer, bytes);
     const { db, client } = await ctx.migratedDb();
     const before = await snapshotEntries(client);
-    await expect(restoreDatabase({ source: plain, url: db.url, mode: "replace", backupDir })).rejects.toThrow(/the dump comes from PostgreSQL 17\.2, the target runs 15\.[^:]+: restoring into an older major version is not supported/);
+    await expect(restoreDatabase({ source: newer, url: db.url, mode: "replace", backupDir })).rejects.toThrow(/the dump comes from PostgreSQL 17\.\d+, the target runs 15\.[^:]+: restoring into an older major version is not supported/);
     expect(await snapshotEntries(client)).toEqual(before);
   });
 
-  it("restores a plain dump containing \\restrict lines", async () => {
+  it("replace keeps row ids and moves the id sequence past them", async () => {
+    const src = await source();
+    const { db, client } = await ctx.emptyDb();
+    const result = await restoreDatabase({ source: src.file, url: db.url, mode: "replace", backupDir });
+    expect(result.notes.join(" ")).toContain("created from this modelfleet's migrations");
+    const ids = async (c: typeof client) => (await c.query("SELECT id, model_name FROM model_registry_entries ORDER BY id")).rows;
+    expect(await ids(client)).toEqual(await ids(src.client));
+    await reconcile(client, [desired("gamma", "staging")], "staging");
+    const { rows } = await client.query<{ n: string }>("SELECT count(DISTINCT id) AS n FROM model_registry_entries");
+    expect(Number(rows[0]!.n)).toBe(3);
+    const migrations = await client.query("SELECT name FROM pgmigrations");
+    expect(migrations.rows).toEqual([{ name: "0001_create-model-registry-entries" }]);
+  });
+
+  it("refuses a plain SQL dump and says how to make a custom-format one", async () => {
     const src = await source();
     const plain = join(work, "plain.sql");
     await writePlainDump(src.db.url, plain);
-    const text = readFileSync(plain, "utf8");
-    expect(text).toMatch(/^\\restrict \S+/m);
-    const { db, client } = await ctx.emptyDb();
-    await restoreDatabase({ source: plain, url: db.url, mode: "replace", backupDir });
-    expect(await snapshotEntries(client)).toEqual(src.rows);
-    // And merge reads its rows too.
-    const { db: target, client: targetClient } = await ctx.migratedDb();
-    const merged = await restoreDatabase({ source: plain, url: target.url, mode: "merge", backupDir });
-    expect(merged.inserted).toEqual(["alpha in production", "beta in production"]);
-    expect(await snapshotEntries(targetClient)).toEqual(src.rows);
-  });
-
-  it("a plain dump smuggling a backslash command past \\restrict runs nothing and leaves the target unchanged", async () => {
-    const src = await source();
-    const plain = join(work, "smuggled.sql");
-    await writePlainDump(src.db.url, plain);
-    const marker = join(work, "smuggled-marker");
-    // What a hostile source server could make pg_dump write: a meta-command inside the dump's body.
-    writeFileSync(plain, readFileSync(plain, "utf8").replace(/^(\\restrict \S+\n)/m, `$1\\! touch ${marker}\n`));
     const { db, client } = await ctx.migratedDb();
-    await reconcile(client, [desired("gamma", "staging")], "staging");
     const before = await snapshotEntries(client);
-    const error = await restoreDatabase({ source: plain, url: db.url, mode: "replace", backupDir }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(BundleError);
-    expect((error as Error).message).toMatch(/^restoring smuggled\.sql failed \(postgres:\/\/[^@]+:\*\*\*@[^)]+\): .*backslash commands are restricted/);
-    expect(existsSync(marker)).toBe(false);
+    for (const mode of ["replace", "merge"] as const) {
+      const error = await restoreDatabase({ source: plain, url: db.url, mode, backupDir }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BundleError);
+      expect((error as BundleError).kind).toBe("input");
+      expect((error as Error).message).toMatch(/plain\.sql is not a custom-format dump .*never plain SQL: make one with `pg_dump -Fc` or `modelfleet db dump`$/);
+    }
     expect(await snapshotEntries(client)).toEqual(before);
   });
 });
 
-describe("psqlSupportsRestrict", () => {
+describe("decodeCopyField", () => {
   it.each([
-    ["psql (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)", true],
-    ["psql (PostgreSQL) 15.13", false],
-    ["psql (PostgreSQL) 17.6", true],
-    ["psql (PostgreSQL) 16.9", false],
-    ["psql (PostgreSQL) 13.22", true],
-    ["psql (PostgreSQL) 12.22", false],
-    ["psql (PostgreSQL) 18beta3", true],
-    ["psql (PostgreSQL) 18.1", true],
-  ])("%s → %s", (version, expected) => {
-    expect(psqlSupportsRestrict(version)).toBe(expected);
-  });
+    ["\\N", null],
+    ["plain", "plain"],
+    ["a\\tb\\nc", "a\tb\nc"],
+    ["back\\\\slash", "back\\slash"],
+    ["\\101\\x42", "AB"],
+    ["caf\u00e9 \\r", "caf\u00e9 \r"],
+  ])("%s", (field, expected) => expect(decodeCopyField(field)).toBe(expected));
 });

@@ -94,7 +94,8 @@ describe("GPU scheduling and memory", () => {
 
 describe("vLLM container", () => {
   it("always passes --allowed-origins from config, the pinned revision and the served name", () => {
-    const c = container(objectsOf(stack("staging", { cors: { allowedOrigins: ["https://b.example.com", "https://a.example.com"] } })));
+    // vLLM only: a llama.cpp model in the stack allows one origin (config rule, test/config/engine-rules.test.ts).
+    const c = container(objectsOf(stack("staging", { cors: { allowedOrigins: ["https://b.example.com", "https://a.example.com"] }, models: [vllmModel()] })));
     expect(c.command).toEqual(["vllm", "serve"]);
     expect(c.args[0]).toBe("Qwen/Qwen3-0.6B");
     expect(argValue(c.args, "--revision")).toBe(SHA);
@@ -107,6 +108,12 @@ describe("vLLM container", () => {
   it("an empty origin list still passes the flag (vLLM's default is *)", () => {
     const c = container(objectsOf(stack("development", { cors: { allowedOrigins: [] } })));
     expect(argValue(c.args, "--allowed-origins")).toBe("[]");
+  });
+
+  it("sets USER and LOGNAME: the image has no passwd entry for our uid and torch's getpass.getuser() needs one", () => {
+    const c = container(objectsOf(stack("staging")));
+    expect(c.env).toContainEqual({ name: "USER", value: "modelfleet" });
+    expect(c.env).toContainEqual({ name: "LOGNAME", value: "modelfleet" });
   });
 
   it("takes the API key from the Secret, never a literal, and probes readiness on /health when /v1 is guarded", () => {
@@ -134,10 +141,10 @@ describe("vLLM container", () => {
 
   it("enforceEager and a speculative draft model", () => {
     const c = container(
-      objectsOf(stack("staging", { models: [vllmModel({ vllm: { enforceEager: true, speculative: { huggingFace: "Qwen/Qwen3-0.6B", revision: SHA, numSpeculativeTokens: 3 } } })] })),
+      objectsOf(stack("staging", { models: [vllmModel({ vllm: { enforceEager: true, speculative: { method: "eagle", huggingFace: "Qwen/Qwen3-0.6B", revision: SHA, numSpeculativeTokens: 3 } } })] })),
     );
     expect(c.args).toContain("--enforce-eager");
-    expect(JSON.parse(argValue(c.args, "--speculative-config") ?? "")).toEqual({ model: "Qwen/Qwen3-0.6B", num_speculative_tokens: 3, revision: SHA });
+    expect(JSON.parse(argValue(c.args, "--speculative-config") ?? "")).toEqual({ method: "eagle", model: "Qwen/Qwen3-0.6B", num_speculative_tokens: 3, revision: SHA });
   });
 
   it("a model on a PVC is mounted read-only and served from its path", () => {
@@ -164,6 +171,31 @@ describe("llama.cpp container", () => {
     expect(c.readinessProbe.httpGet.path).toBe("/health");
     const pod = find(objects, "Deployment").spec.template.spec;
     expect(pod.volumes).toContainEqual({ name: "credentials", secret: { defaultMode: 0o440, items: [{ key: "api-key", path: "api-key" }], secretName: "gguf-staging-credentials" } });
+  });
+
+  it("a Hugging Face source downloads to a local -m path (without -m llama-server runs as a router and serves nothing)", () => {
+    const c = container(objectsOf(stack("staging"), 1));
+    expect(argValue(c.args, "--model")).toBe("/cache/Qwen3-0.6B-Q8_0.gguf");
+    expect(c.args.indexOf("--model")).toBeLessThan(c.args.indexOf("--model-url"));
+  });
+
+  it("a model on a PVC is read from its path, with no download", () => {
+    const c = container(objectsOf(stack("staging", { models: [llamaModel({ source: { pvc: "weights", path: "q.gguf" } })] })));
+    expect(argValue(c.args, "--model")).toBe("/models/q.gguf");
+    expect(c.args).not.toContain("--model-url");
+  });
+
+  it("ctxSize is per request: --ctx-size is ctxSize × parallel, and the ConfigMap shows both", () => {
+    const objects = objectsOf(stack("staging", { models: [llamaModel({ llamacpp: { ctxSize: 4096, parallel: 3 } })] }));
+    expect(argValue(container(objects).args, "--ctx-size")).toBe("12288");
+    expect(find(objects, "ConfigMap").data).toMatchObject({ ctxSize: "4096", ctxSizeTotal: "12288", parallel: "3", engineVersion: "b11206" });
+  });
+
+  it("CORS: the stack's origin in --cors-origins and credentials off (llama-server's defaults are * with credentials)", () => {
+    const c = container(objectsOf(stack("staging"), 1));
+    expect(argValue(c.args, "--cors-origins")).toBe("https://chat.example.com");
+    expect(c.args).toContain("--no-cors-credentials");
+    expect(c.args).not.toContain("--cors-credentials");
   });
 
   it("its ServiceMonitor authenticates, since llama.cpp guards /metrics with the key", () => {

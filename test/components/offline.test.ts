@@ -16,7 +16,7 @@ describe("bundleContents: one list of what a site needs", () => {
     const contents = bundleContents(config);
     expect(contents.images).toEqual([
       { name: "vllm", reference: `vllm/vllm-openai:v0.11.0@${DIGEST}`, repository: "vllm/vllm-openai", tag: "v0.11.0", digest: DIGEST, siteReference: `registry.site.local:5000/vllm/vllm-openai@${DIGEST}` },
-      { name: "llamacpp", reference: `ghcr.io/ggml-org/llama.cpp:server-cuda@${DIGEST}`, repository: "ggml-org/llama.cpp", tag: "server-cuda", digest: DIGEST, siteReference: `registry.site.local:5000/ggml-org/llama.cpp@${DIGEST}` },
+      { name: "llamacpp", reference: `ghcr.io/ggml-org/llama.cpp:server-cuda-b11206@${DIGEST}`, repository: "ggml-org/llama.cpp", tag: "server-cuda-b11206", digest: DIGEST, siteReference: `registry.site.local:5000/ggml-org/llama.cpp@${DIGEST}` },
       { name: "postgres", reference: `postgres:16-alpine@${DIGEST}`, repository: "library/postgres", tag: "16-alpine", digest: DIGEST, siteReference: `registry.site.local:5000/library/postgres@${DIGEST}` },
     ]);
     expect(contents.models).toEqual([
@@ -26,7 +26,7 @@ describe("bundleContents: one list of what a site needs", () => {
   });
 
   it("names every tag-only pin", () => {
-    const config = parseStackConfig(stackValues("development", { images: { vllm: "vllm/vllm-openai:v0.11.0", llamacpp: `x/y:1@${DIGEST}`, postgres: "postgres:16" } }), "Pulumi.dev.yaml", "dev");
+    const config = parseStackConfig(stackValues("development", { images: { vllm: "vllm/vllm-openai:v0.11.0", llamacpp: `ghcr.io/ggml-org/llama.cpp:server-cuda-b11206@${DIGEST}`, postgres: "postgres:16" } }), "Pulumi.dev.yaml", "dev");
     expect(() => bundleContents(config)).toThrow("Pulumi.dev.yaml: images.vllm = vllm/vllm-openai:v0.11.0 has no digest; a bundle carries pinned images only (modelfleet pins resolve); images.postgres = postgres:16 has no digest");
     expect(SHA).toHaveLength(40);
   });

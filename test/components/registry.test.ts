@@ -294,7 +294,7 @@ describe("the Jobs' scripts against a real PostgreSQL", () => {
 
   it("a tag-only development pin registers no digest", async () => {
     const { db, client } = await ctx.migratedDb();
-    const images = { vllm: "vllm/vllm-openai:v0.11.0", llamacpp: "ghcr.io/ggml-org/llama.cpp:server-cuda", postgres: "postgres:16-alpine" };
+    const images = { vllm: "vllm/vllm-openai:v0.11.0", llamacpp: "ghcr.io/ggml-org/llama.cpp:server-cuda-b11206", postgres: "postgres:16-alpine" };
     const config = stack("development", { images });
     const run = await runContainer(buildRegistrationObjects(config, config.models), db.url);
     expect(run.exitCode, run.stderr).toBe(0);

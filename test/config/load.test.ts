@@ -101,7 +101,7 @@ describe("cross-field rules: each rejected with its path and exact message", () 
     [
       "pvc path escaping its claim",
       stackValues("development", { models: [vllmModel({ source: { pvc: "models", path: "../etc" } })] }),
-      { path: "models[0].source.path", message: "must be relative to the claim's root and stay inside it (no leading '/', no '..')", received: '"../etc"' },
+      { path: "models[0].source.path", message: "must be a plain relative path inside the model's folder, e.g. models/qwen3-0.6b-q8_0.gguf; this one has a '..' segment, which leaves the model's folder", received: '"../etc"' },
     ],
     [
       "production without API key",
@@ -116,7 +116,7 @@ describe("cross-field rules: each rejected with its path and exact message", () 
     [
       "offline stack pulling from Hugging Face",
       stackValues("development", { offline: { registry: "registry.local:5000" } }),
-      { path: "models[0].source", message: "offline stacks load models from a PVC only; copy the files into a claim (modelfleet bundle load --models-target) and use pvc + path", received: `{"huggingFace":"Qwen/Qwen3-0.6B","revision":"${SHA.slice(0, 32)}...` },
+      { path: "models[0].source", message: "offline stacks load models from a PVC only; copy the files into a claim (modelfleet bundle load --models-target) and use pvc + path", received: `{"huggingFace":"Qwen/Qwen3-0.6B","revision":"${SHA.slice(0, 35)}…(87 chars)` },
     ],
   ];
   it.each(cases)("%s", (_name, values, expected) => {

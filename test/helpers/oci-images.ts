@@ -31,6 +31,9 @@ async function addLayer(layout: string, from: string, to: string, file: string, 
   await rm(bundle, { recursive: true, force: true });
 }
 
+/** Engine images are tagged as releases that have an engine contract (docs/engines.md): a stack pinning them validates. */
+export const TEST_IMAGE_TAGS = { vllm: "v0.11.0", llamacpp: "server-cuda-b11206", postgres: "16" } as const;
+
 /** Builds `vllm`, `llamacpp` (sharing a base layer) and `postgres`, and pushes them to `registry`. */
 export async function pushTestImages(registry: string, layerBytes = 64 * 1024): Promise<Record<"vllm" | "llamacpp" | "postgres", TestImage>> {
   const layout = await mkdtemp(join(tmpdir(), "modelfleet-oci-"));
@@ -44,10 +47,11 @@ export async function pushTestImages(registry: string, layerBytes = 64 * 1024): 
   const out = {} as Record<"vllm" | "llamacpp" | "postgres", TestImage>;
   for (const name of ["vllm", "llamacpp", "postgres"] as const) {
     const repository = `${registry}/modelfleet-test/${name}`;
-    await execa("skopeo", ["copy", "--dest-tls-verify=false", `oci:${layout}:${name}`, `docker://${repository}:1`]);
-    const raw = await execa("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${repository}:1`], { encoding: "buffer", stripFinalNewline: false });
+    const tag = TEST_IMAGE_TAGS[name];
+    await execa("skopeo", ["copy", "--dest-tls-verify=false", `oci:${layout}:${name}`, `docker://${repository}:${tag}`]);
+    const raw = await execa("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${repository}:${tag}`], { encoding: "buffer", stripFinalNewline: false });
     const digest = `sha256:${createHash("sha256").update(Buffer.from(raw.stdout)).digest("hex")}`;
-    out[name] = { repository, tag: "1", digest, pinned: `${repository}:1@${digest}` };
+    out[name] = { repository, tag, digest, pinned: `${repository}:${tag}@${digest}` };
   }
   await rm(layout, { recursive: true, force: true });
   return out;

@@ -37,11 +37,19 @@ export function stackValues(environment: Environment, overrides: Record<string, 
     namespace: `llm-${environment}`,
     images: {
       vllm: `vllm/vllm-openai:v0.11.0@${DIGEST}`,
-      llamacpp: `ghcr.io/ggml-org/llama.cpp:server-cuda@${DIGEST}`,
+      llamacpp: `ghcr.io/ggml-org/llama.cpp:server-cuda-b11206@${DIGEST}`,
       postgres: `postgres:16-alpine@${DIGEST}`,
     },
     cors: { allowedOrigins: ["https://chat.example.com"] },
     models: [vllmModel(), llamaModel()],
     ...overrides,
   };
+}
+
+/**
+ * The secrets an operator sets with `pulumi config set --secret` before `pulumi up` of a shipped stack, as the mocks
+ * take them: staging's gated model (Pulumi.staging.yaml, `gated: true`) needs `hfToken`, which no stack file holds.
+ */
+export function operatorSecrets(stack: string): { extra: Record<string, unknown>; secretKeys: string[] } {
+  return stack === "staging" ? { extra: { hfToken: "hf-operator-token-for-mocks" }, secretKeys: ["hfToken"] } : { extra: {}, secretKeys: [] };
 }

@@ -6,6 +6,7 @@
  * origin, a missing NetworkPolicy or PodDisruptionBudget do not; `--policy-pack-config` reaches the policies.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { operatorSecrets } from "../helpers/stack-values.js";
 import { analyzerResources, engineUrn, servePack, type AnalyzedResource, type Diagnostic, type ServedPack } from "../helpers/analyzer.js";
 import { configMap, runProgram, SECRET_SIG, type ProgramRun } from "../helpers/pulumi-program.js";
 
@@ -35,7 +36,7 @@ function servedStack(stack: string): { pack: ServedPack; run: ProgramRun; resour
   const state = {} as { pack: ServedPack; run: ProgramRun; resources: AnalyzedResource[] };
   beforeAll(async () => {
     state.pack = await servePack({ stack, config: configMap(stack), dryRun: true });
-    state.run = await runProgram(stack);
+    state.run = await runProgram(stack, operatorSecrets(stack));
     state.resources = analyzerResources(stack, state.run.resources);
   }, 90_000);
   afterAll(() => state.pack?.stop());
@@ -101,9 +102,24 @@ describe.each(STACKS)("the %s stack through the served pack", (stack) => {
 describe("stack-level policies over AnalyzeStack (staging)", () => {
   const served = servedStack("staging");
 
-  it("a llama.cpp server with no NetworkPolicy in front (it reflects any Origin) is blocked, against its Deployment", async () => {
+  it("a llama.cpp server restricting origins itself (--cors-origins) passes even with no NetworkPolicy in front", async () => {
     const found = mandatory(await served.pack.analyzeStack(served.resources.filter((r) => r.type !== "kubernetes:networking.k8s.io/v1:NetworkPolicy")));
-    expect(found.map((d) => [d.policy, d.urn])).toEqual([["no-wildcard-cors", modelDeployment(served.resources, "LlamaCppModel")!.urn]]);
+    expect(found).toEqual([]);
+  });
+
+  it("a llama.cpp server without --cors-origins (its default answers any Origin) is blocked, against its Deployment", async () => {
+    const llama = modelDeployment(served.resources, "LlamaCppModel")!;
+    const stripped = structuredClone(llama);
+    const args: string[] = containers(stripped)[0]!["args"];
+    expect(args).toContain("--cors-origins");
+    args.splice(args.indexOf("--cors-origins"), 2);
+    const own = mandatory(await served.pack.analyze(stripped));
+    expect(own.map((d) => d.policy)).toEqual(["no-wildcard-cors"]);
+    expect(own.every((d) => d.urn === llama.urn || d.urn === "")).toBe(true);
+    const withoutPolicies = served.resources.filter((r) => r.type !== "kubernetes:networking.k8s.io/v1:NetworkPolicy").map((r) => (r.urn === llama.urn ? stripped : r));
+    const found = mandatory(await served.pack.analyzeStack(withoutPolicies));
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.every((d) => d.policy === "no-wildcard-cors" && d.urn === llama.urn)).toBe(true);
   });
 
   it("a literal --api-key argument and a literal HF_TOKEN on the llama.cpp container are blocked, values not echoed", async () => {

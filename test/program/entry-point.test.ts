@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { installMocks, type RegisteredResource } from "../helpers/pulumi-program.js";
+import { operatorSecrets } from "../helpers/stack-values.js";
 
 type Entry = typeof import("../../stacks/index.js");
 
@@ -35,7 +36,7 @@ describe.each([
   ["production", "modelfleet-prod", { "qwen3-8b": "qwen3-8b-production", "qwen25-7b": "qwen25-7b-production" }],
 ] as const)("stacks/index.ts for %s", (stack, namespace, services) => {
   it("exports environment, namespace and one endpoint per model; registers the model components", async () => {
-    const registered: RegisteredResource[] = await installMocks(stack);
+    const registered: RegisteredResource[] = await installMocks(stack, operatorSecrets(stack));
     const entry = await loadEntry();
     expect(entry.environment).toBe(stack);
     expect(entry.namespace).toBe(namespace);

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readStackValues } from "../../stacks/config/load.js";
 import { ROOT, runProgram, SECRET_SIG, type ProgramRun, type RegisteredResource } from "../helpers/pulumi-program.js";
+import { operatorSecrets } from "../helpers/stack-values.js";
 
 const COMPONENT = { vllm: "modelfleet:inference:VllmModel", llamacpp: "modelfleet:inference:LlamaCppModel" } as const;
 const BASE = ["ConfigMap", "Deployment", "NetworkPolicy", "Service"];
@@ -31,7 +32,7 @@ describe.each([
   let run: ProgramRun;
 
   it("each model registers exactly the kinds its environment and replicas call for, all under its own component", async () => {
-    run = await runProgram(stack);
+    run = await runProgram(stack, operatorSecrets(stack));
     expect(run.config.models.map((m) => m.name).sort()).toEqual(Object.keys(expected).sort());
     for (const model of run.config.models) {
       expect(kindsOf(run, componentUrn(stack, model.engine, model.name)), model.name).toEqual([...expected[model.name as keyof typeof expected]].sort());
@@ -70,7 +71,8 @@ describe("profile switches, one model setting at a time", () => {
   it("staging: a model with 2 replicas gets a PodDisruptionBudget, the others none", async () => {
     const models = shippedModels("staging");
     models[0]!["replicas"] = 2;
-    const run = await runProgram("staging", { extra: { models } });
+    const secrets = operatorSecrets("staging");
+    const run = await runProgram("staging", { extra: { ...secrets.extra, models }, secretKeys: secrets.secretKeys });
     const pdbOwners = run.resources.filter((r) => kind(r) === "PodDisruptionBudget").map((r) => r.parent);
     expect(pdbOwners).toEqual([componentUrn("staging", "vllm", "qwen3-8b")]);
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { findSecretLikeValues } from "../helpers/secret-scan.js";
 import { GENERATED_PASSWORD, runProgram, SECRET_SIG, type ProgramRun } from "../helpers/pulumi-program.js";
+import { operatorSecrets } from "../helpers/stack-values.js";
 
 const K8S = "kubernetes:";
 const isRegistry = (name: string) => name.startsWith("registry-") || name === "registry";
@@ -19,7 +20,7 @@ describe.each([
   const models = vllm + llamacpp;
 
   it("registers the components and every object as its own typed resource", async () => {
-    run = await runProgram(stack);
+    run = await runProgram(stack, operatorSecrets(stack));
     expect(count(run, "modelfleet:inference:VllmModel")).toBe(vllm);
     expect(count(run, "modelfleet:inference:LlamaCppModel")).toBe(llamacpp);
     expect(count(run, `${K8S}apps/v1:Deployment`)).toBe(models);
@@ -86,6 +87,10 @@ describe("secrets from config", () => {
       "$[0].env[0]: POSTGRES_PASSWORD has a literal value",
       "$[0].args[0]: a Hugging Face token (hf_…)",
     ]);
+  });
+
+  it("staging's gated model: without the hfToken secret the Pulumi path stops, naming the command that sets it", async () => {
+    await expect(runProgram("staging")).rejects.toThrow(/Missing required configuration variable 'modelfleet:hfToken'\n\tplease set a value using the command `pulumi config set --secret modelfleet:hfToken <value>`/);
   });
 
   it("hfToken and apiKey given as Pulumi secrets land only in the Secrets, wrapped as secrets", async () => {

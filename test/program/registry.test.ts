@@ -10,7 +10,7 @@ import { buildRegistryObjects } from "../../components/registry/objects.js";
 import { RegistryDatabase } from "../../components/registry/registry-database.js";
 import { GENERATED_PASSWORD, installMocks, resolve, runProgram, SECRET_SIG, type ProgramRun, type RegisteredResource } from "../helpers/pulumi-program.js";
 import { parseStackConfig } from "../../stacks/config/load.js";
-import { stackValues } from "../helpers/stack-values.js";
+import { operatorSecrets, stackValues } from "../helpers/stack-values.js";
 
 const K8S = "kubernetes:";
 const SECRET_TYPE = `${K8S}core/v1:Secret`;
@@ -34,7 +34,7 @@ describe.each(["development", "staging", "production"] as const)("RegistryDataba
   let run: ProgramRun;
   let registry: ReturnType<typeof registryOf>;
   beforeAll(async () => {
-    run = await runProgram(stack);
+    run = await runProgram(stack, operatorSecrets(stack));
     registry = registryOf(run);
   });
 

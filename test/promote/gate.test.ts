@@ -1,12 +1,16 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Command, CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
+import { promoteCommand } from "../../cli/commands/promote.js";
 import { reconcile } from "../../registry/reconcile.js";
 import { loadStackFile } from "../../stacks/config/load.js";
 import type { StackConfig } from "../../stacks/config/types.js";
 import { readinessGate } from "../../stacks/promote/gate.js";
-import { promote, PromoteError } from "../../stacks/promote/promote.js";
+import { diffStacks } from "../../stacks/promote/diff.js";
+import { affectedModels, promote, PromoteError } from "../../stacks/promote/promote.js";
+import { readStackValues } from "../../stacks/config/load.js";
 import { useRegistryDatabase } from "../registry/support.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "promote");
@@ -70,7 +74,7 @@ describe("readinessGate against a real registry", () => {
       .replace("environment: staging", "environment: production")
       .replace("namespace: llm-staging", "namespace: llm-prod")
       .replace("https://chat.staging.example.com", "https://chat.example.com")
-      .replace("server-cuda-b11206@sha256:3e7673cce183a55f97a1bc3c80817f3c61452483c13bc088a6766388af4775fe", `server-cuda-b11000@${OTHER_DIGEST}`)
+      .replace("server-cuda-b11206@sha256:3e7673cce183a55f97a1bc3c80817f3c61452483c13bc088a6766388af4775fe", `server-cuda-b11206@${OTHER_DIGEST}`)
       .replace("replicas: 1", "replicas: 2");
     writeFileSync(join(dir, "Pulumi.production.yaml"), target);
     const seen: string[][] = [];
@@ -88,5 +92,80 @@ describe("readinessGate against a real registry", () => {
     expect(error).toBeInstanceOf(PromoteError);
     expect((error as PromoteError).message).toContain(`qwen3-small-gguf: staging runs ${OTHER_DIGEST}, the stack pins sha256:3e7673cce183a55f97a1bc3c80817f3c61452483c13bc088a6766388af4775fe`);
     expect(readFileSync(join(dir, "Pulumi.production.yaml"), "utf8")).toBe(target);
+  });
+});
+
+/** Production as staging would make it, except for the image pins `edit` changes: an image-only promotion. */
+function imageOnlyWorkspace(edit: (text: string) => string): { dir: string; before: string; now: () => string } {
+  const dir = mkdtempSync(join(tmpdir(), "modelfleet-gate-"));
+  copyFileSync(join(FIXTURES, "Pulumi.staging.yaml"), join(dir, "Pulumi.staging.yaml"));
+  const before = edit(
+    readFileSync(join(FIXTURES, "Pulumi.staging.yaml"), "utf8")
+      .replace("environment: staging", "environment: production")
+      .replace("namespace: llm-staging", "namespace: llm-prod")
+      .replace("https://chat.staging.example.com", "https://chat.example.com")
+      .replace("replicas: 1", "replicas: 2"),
+  );
+  writeFileSync(join(dir, "Pulumi.production.yaml"), before);
+  return { dir, before, now: () => readFileSync(join(dir, "Pulumi.production.yaml"), "utf8") };
+}
+
+async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = { code: 0, stdout: "", stderr: "" };
+  const command = promoteCommand({ stdout: (t) => void (out.stdout += t), stderr: (t) => void (out.stderr += t), setExitCode: (c) => void (out.code = c), env });
+  const program = new Command("modelfleet").exitOverride().addCommand(command.exitOverride());
+  try {
+    await program.parseAsync(["promote", ...args], { from: "user" });
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    out.code = error.exitCode;
+  }
+  return out;
+}
+
+const OLD_VLLM = `vllm/vllm-openai:v0.10.2@sha256:${"6".repeat(64)}`;
+const STAGING_VLLM = "vllm/vllm-openai:v0.11.0@sha256:014a95f21c9edf6abe0aea6b07353f96baa4ec291c427bb1176dc7c93a85845c";
+
+describe("--require-ready on an image-only promotion (models pick their image by engine)", () => {
+  const ctx = useRegistryDatabase();
+
+  it("an empty staging registry refuses the new vLLM pin, naming the vLLM model that would run it; nothing written", async () => {
+    const { db } = await ctx.migratedDb();
+    const ws = imageOnlyWorkspace((t) => t.replace(STAGING_VLLM, OLD_VLLM));
+    const out = await cli(["--from", "staging", "--to", "production", "--dir", ws.dir, "--write", "--require-ready"], { MODELFLEET_DB_URL: db.url });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toBe("error: not proven in staging, so nothing was written:\n  - qwen3-8b: not in the registry for staging\n");
+    expect(ws.now()).toBe(ws.before);
+  });
+
+  it("a target with no images map at all: every model is gated, each named with its reason", async () => {
+    const { db, client } = await ctx.migratedDb();
+    const ws = imageOnlyWorkspace((t) => t.replace(/  modelfleet:images:\n(    .*\n)+/, ""));
+    const staging = loadStackFile(join(FIXTURES, "Pulumi.staging.yaml"));
+    // The vLLM model is proven; the llama.cpp one runs an older build in staging.
+    await reconcile(
+      client,
+      staging.models.map((m) => ({ modelName: m.name, engine: m.engine, servedModelName: m.servedModelName, imageDigest: m.engine === "vllm" ? staging.images.vllm.digest! : OTHER_DIGEST, endpoint: m.endpoint, namespace: staging.namespace })),
+      "staging",
+    );
+    const values = (dir: string, file: string) => readStackValues(readFileSync(join(dir, file), "utf8"), file);
+    const changes = diffStacks(values(ws.dir, "Pulumi.staging.yaml"), values(ws.dir, "Pulumi.production.yaml"));
+    expect(changes.map((c) => (c.kind === "set" ? c.key : c.kind))).toEqual(["images"]);
+    expect(affectedModels(changes, staging)).toEqual(["qwen3-8b", "qwen3-small-gguf"]);
+    const out = await cli(["--from", "staging", "--to", "production", "--dir", ws.dir, "--write", "--require-ready"], { MODELFLEET_DB_URL: db.url });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toBe(`error: not proven in staging, so nothing was written:\n  - qwen3-small-gguf: staging runs ${OTHER_DIGEST}, the stack pins ${staging.images.llamacpp.digest}\n`);
+    expect(ws.now()).toBe(ws.before);
+  });
+
+  it("passes, and writes, when every model on the re-pinned engine is ready on that digest", async () => {
+    const { db, client } = await ctx.migratedDb();
+    const ws = imageOnlyWorkspace((t) => t.replace(STAGING_VLLM, OLD_VLLM));
+    const staging = loadStackFile(join(FIXTURES, "Pulumi.staging.yaml"));
+    const vllm = staging.models.filter((m) => m.engine === "vllm");
+    await reconcile(client, vllm.map((m) => ({ modelName: m.name, engine: m.engine, servedModelName: m.servedModelName, imageDigest: staging.images.vllm.digest!, endpoint: m.endpoint, namespace: staging.namespace })), "staging");
+    const out = await cli(["--from", "staging", "--to", "production", "--dir", ws.dir, "--write", "--require-ready"], { MODELFLEET_DB_URL: db.url });
+    expect(out.code, out.stderr).toBe(0);
+    expect(ws.now()).toBe(ws.before.replace(OLD_VLLM, STAGING_VLLM));
   });
 });

@@ -351,7 +351,7 @@ describe("which models a promotion affects (what --require-ready checks)", () =>
 
 describe("more refusals, each leaving the target byte-identical", () => {
   it.each([
-    ["a name that is not a stack", { from: "../staging" }, /"\.\.\/staging" is not a stack name/],
+    ["a name that is not a stack", { from: "../staging" }, /stack name "\.\.\/staging" looks like a path/],
     ["the same stack twice", { from: "production" }, /--from and --to both name Pulumi\.production\.yaml/],
     ["--only naming no model of either stack", { only: ["nope"] }, /--only names models in neither stack: nope/],
   ] as const)("%s", async (_, options, message) => {
@@ -435,7 +435,7 @@ describe("the CLI", () => {
   it.each([
     ["unknown stack: exit 2", ["--from", "qa", "--to", "production"], {}, 2, /^error: unknown stack "qa"/],
     ["--require-ready without a database URL: exit 2", ["--from", "staging", "--to", "production", "--require-ready"], {}, 2, /^error: no database URL: pass --db-url <url> or set MODELFLEET_DB_URL/],
-    ["a bad --stale-after: exit 2", ["--from", "staging", "--to", "production", "--stale-after", "soon"], {}, 2, /^error: --stale-after must be a whole number of seconds, got "soon"/],
+    ["a bad --stale-after: exit 2", ["--from", "staging", "--to", "production", "--stale-after", "soon"], {}, 2, /^error: --stale-after "soon": a whole number of seconds from 1 to 86400/],
     ["a refusal: exit 1", ["--from", "staging", "--to", "production", "--only", "qwen3-8b"], { corrupt: true }, 1, /^error: the source stack does not validate/],
   ] as const)("%s", async (_, args, setup, code, message) => {
     const ws = workspace();

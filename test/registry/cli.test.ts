@@ -67,7 +67,7 @@ describe("modelfleet registry migrate", () => {
     expect(status.stdout).toMatch(/^applied {2}\d{4}-\d\d-\d\dT\S+Z +0001_create-model-registry-entries\nup to date\n$/);
     expect(await cli(["migrate", "down", ...url])).toMatchObject({ code: 0, stdout: "reverted 0001_create-model-registry-entries\n" });
     expect(await cli(["migrate", "down", "--count", "two", ...url])).toMatchObject({
-      code: 1, stderr: 'error: --count "two" must be a whole number of at least 1\n',
+      code: 2, stderr: 'error: --count "two" must be a whole number of migrations from 1 to 100\n',
     });
     expect(await cli(["migrate", "up", ...url])).toMatchObject({ code: 0 });
   });
@@ -77,9 +77,9 @@ describe("modelfleet registry migrate", () => {
     expect(await cli(["migrate", "up"], { MODELFLEET_DB_URL: db.url })).toMatchObject({ code: 0, stdout: "applied 0001_create-model-registry-entries\n" });
   });
 
-  it("fails in one line when no URL is given", async () => {
+  it("fails in one line (exit 2, bad input) when no URL is given", async () => {
     expect(await cli(["migrate", "up"])).toEqual({
-      code: 1, stdout: "", stderr: "error: no database URL: pass --db-url <url> or set MODELFLEET_DB_URL\n",
+      code: 2, stdout: "", stderr: "error: no database URL: pass --db-url <url> or set MODELFLEET_DB_URL\n",
     });
   });
 });
@@ -98,7 +98,7 @@ describe("modelfleet registry list / route / enable / disable / register / healt
     expect(json).toEqual([expect.objectContaining({ modelName: "llama", environment: "staging", status: "ready", imageDigest: DIGEST_A, lastHealthCheckAt: "2030-01-02T03:04:05.000Z" })]);
     expect(await cli(["list", "--env", "production", "--db-url", db.url])).toMatchObject({ code: 0, stdout: "no entries\n" });
     expect(await cli(["list", "--status", "running", "--db-url", db.url])).toMatchObject({
-      code: 1, stderr: 'error: status "running" is not one of pending, deploying, ready, degraded, disabled, failed\n',
+      code: 2, stderr: 'error: status "running" is not one of pending, deploying, ready, degraded, disabled, failed\n',
     });
   });
 
@@ -121,7 +121,7 @@ describe("modelfleet registry list / route / enable / disable / register / healt
     await client.query("UPDATE model_registry_entries SET deployment_status = 'degraded' WHERE model_name = 'llama'");
     expect((await cli(["route", "llama", "--env", "production", ...url])).stderr).toMatch(/^not routable \(degraded\)/);
     expect(await cli(["route", "llama", "--env", "prod", ...url])).toMatchObject({
-      code: 1, stderr: 'error: environment "prod" is not one of development, staging, production\n',
+      code: 2, stderr: 'error: environment "prod" is not one of development, staging, production\n',
     });
   });
 
@@ -133,7 +133,7 @@ describe("modelfleet registry list / route / enable / disable / register / healt
     expect((await cli(["disable", "llama", "--env", "staging", ...url])).stdout).toBe("model llama in staging is already disabled; nothing changed\n");
     const before = await snapshotEntries(client);
     expect(await cli(["enable", "nope", "--env", "staging", ...url])).toMatchObject({ code: 1, stderr: 'error: no model "nope" in staging; `modelfleet registry list --env staging` shows what exists\n' });
-    expect(await cli(["enable", "llama", "--env", "stage", ...url])).toMatchObject({ code: 1 });
+    expect(await cli(["enable", "llama", "--env", "stage", ...url])).toMatchObject({ code: 2 });
     expect(await cli(["enable", "llama", ...url])).toMatchObject({ code: 1 }); // --env is required
     expect(await snapshotEntries(client)).toEqual(before);
     expect(await cli(["enable", "llama", "--env", "staging", ...url])).toMatchObject({ code: 0, stdout: "enabled model llama in staging (now ready)\n" });
@@ -152,9 +152,9 @@ describe("modelfleet registry list / route / enable / disable / register / healt
     });
     expect(await cli(["route", "legacy", "--env", "development", ...url])).toMatchObject({ code: 0, stdout: `${healthEndpoint}\n` });
     expect(await cli(["register", "legacy", "--env", "development", "--engine", "tgi", "--endpoint", healthEndpoint, "--namespace", "legacy", ...url])).toMatchObject({
-      code: 1, stderr: 'error: engine "tgi" is not one of vllm, llamacpp\n',
+      code: 2, stderr: 'error: engine "tgi" is not one of vllm, llamacpp\n',
     });
-    expect(await cli(["health", "--timeout", "soon", ...url])).toMatchObject({ code: 1, stderr: 'error: --timeout "soon" must be a positive number of milliseconds\n' });
+    expect(await cli(["health", "--timeout", "soon", ...url])).toMatchObject({ code: 2, stderr: 'error: --timeout "soon" must be a whole number of milliseconds from 1000 to 300000\n' });
   });
 
   it("concurrent reconciles with CLI enable/disable end in a correct state", async () => {
@@ -187,6 +187,35 @@ describe("modelfleet registry list / route / enable / disable / register / healt
     const extra = rows.filter((r) => ["d", "e"].includes(r.model_name as string) && r.deployment_status === "ready").map((r) => r.model_name);
     const winner = sets.findIndex((set) => set.length === 3 + extra.length && extra.every((m) => set.some((d) => d.modelName === m)) && set[0]!.imageDigest === [...digests][0]);
     expect(winner, JSON.stringify(rows)).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("every numeric flag and name is bounded, checked before connecting", () => {
+  // Port 1 refuses connections: a check that ran after connecting would print "cannot connect" instead.
+  const url = ["--db-url", "postgres://app@127.0.0.1:1/registry"];
+  const long = "a".repeat(100_000);
+  it.each([
+    [["route", long, "--env", "production"], `model name "${"a".repeat(40)}"…(100000 chars) is not a DNS label (lower-case letters, digits and "-", at most 63 characters)`],
+    [["route", "Bad_Name", "--env", "production"], 'model name "Bad_Name" is not a DNS label (lower-case letters, digits and "-", at most 63 characters)'],
+    [["route", "m", "--env", "production", "--stale-after", "0"], '--stale-after "0" must be a whole number of seconds from 1 to 86400'],
+    [["route", "m", "--env", "production", "--stale-after", "86401"], '--stale-after "86401" must be a whole number of seconds from 1 to 86400'],
+    [["route", "m", "--env", "production", "--stale-after", "1e3"], '--stale-after "1e3" must be a whole number of seconds from 1 to 86400'],
+    [["route", "m", "--env", long], `environment "${"a".repeat(40)}"…(100000 chars) is not one of development, staging, production`],
+    [["health", "--timeout", "3000000000"], '--timeout "3000000000" must be a whole number of milliseconds from 1000 to 300000'],
+    [["health", "--timeout", "999"], '--timeout "999" must be a whole number of milliseconds from 1000 to 300000'],
+    [["health", "--timeout", "-5"], '--timeout "-5" must be a whole number of milliseconds from 1000 to 300000'],
+    [["health", "--timeout", " 5000"], '--timeout " 5000" must be a whole number of milliseconds from 1000 to 300000'],
+    [["health", "--concurrency", "0"], '--concurrency "0" must be a whole number of probes from 1 to 64'],
+    [["health", "--concurrency", "65"], '--concurrency "65" must be a whole number of probes from 1 to 64'],
+    [["health", "--concurrency", "9".repeat(400)], `--concurrency "${"9".repeat(40)}"…(400 chars) must be a whole number of probes from 1 to 64`],
+    [["migrate", "down", "--count", "101"], '--count "101" must be a whole number of migrations from 1 to 100'],
+    [["enable", long, "--env", "staging"], `model name "${"a".repeat(40)}"…(100000 chars) is not a DNS label (lower-case letters, digits and "-", at most 63 characters)`],
+    [["register", "m", "--env", "staging", "--engine", "vllm", "--endpoint", `${"h".repeat(300)}:8000`, "--namespace", "ns"], `endpoint "${"h".repeat(40)}"…(305 chars) is not host:port (e.g. llama-production.inference.svc.cluster.local:8000)`],
+    [["register", "m", "--env", "staging", "--engine", "vllm", "--endpoint", "m:8000", "--namespace", "n".repeat(64)], `namespace "${"n".repeat(40)}"…(64 chars) is not a DNS label (lower-case letters, digits and "-", at most 63 characters)`],
+    [["register", "m", "--env", "staging", "--engine", "vllm", "--endpoint", "m:8000", "--namespace", "ns", "--served-name", "s".repeat(513)], `served model name "${"s".repeat(40)}"…(513 chars) must be 1 to 512 characters without NUL`],
+  ])("%j", async (args, message) => {
+    const result = await cli([...args, ...url]);
+    expect(result).toEqual({ code: 2, stdout: "", stderr: `error: ${message}\n` });
   });
 });
 

@@ -135,3 +135,22 @@ describe("checkHealth", () => {
     await expect(checkHealth(client, { environment: "qa" })).rejects.toThrow('environment "qa" is not one of development, staging, production');
   });
 });
+
+describe("checkHealth bounds", () => {
+  it.each([
+    [{ timeoutMs: 3_000_000_000 }, 'timeoutMs "3000000000" must be a whole number of milliseconds from 1 to 300000'],
+    [{ timeoutMs: 0 }, 'timeoutMs "0" must be a whole number of milliseconds from 1 to 300000'],
+    [{ timeoutMs: 1.5 }, 'timeoutMs "1.5" must be a whole number of milliseconds from 1 to 300000'],
+    [{ concurrency: 0 }, 'concurrency "0" must be a whole number of probes from 1 to 64'],
+    [{ concurrency: 1_000_000 }, 'concurrency "1000000" must be a whole number of probes from 1 to 64'],
+  ])("refuses %j before probing or recording anything", async (options, message) => {
+    // Given a ready entry behind a healthy endpoint
+    const { client } = await ctx.migratedDb();
+    await registerModel(client, { modelName: "m", environment: "staging", engine: "vllm", endpoint: ok.endpoint, namespace: "ns" });
+    const before = (await client.query("SELECT deployment_status, last_health_check_at FROM model_registry_entries")).rows;
+    // When the check is asked for an out-of-range timeout or concurrency
+    await expect(checkHealth(client, options)).rejects.toThrow(message);
+    // Then nothing was recorded (a 3e9 ms timer would have fired at once and marked the model degraded)
+    expect((await client.query("SELECT deployment_status, last_health_check_at FROM model_registry_entries")).rows).toEqual(before);
+  });
+});

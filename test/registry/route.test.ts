@@ -1,6 +1,7 @@
-import type pg from "pg";
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { disableModel, registerModel } from "../../registry/entries.js";
+import { RegistryError } from "../../registry/errors.js";
 import { reconcile } from "../../registry/reconcile.js";
 import { ROUTER_QUERY, route, type RouteResult } from "../../registry/route.js";
 import { desired, useRegistryDatabase } from "./support.js";
@@ -77,7 +78,18 @@ describe("route", () => {
   it("rejects a bad environment or threshold", async () => {
     const { client } = await ctx.migratedDb();
     await expect(route(client, "llama", "prod" as never)).rejects.toThrow('environment "prod" is not one of development, staging, production');
-    await expect(route(client, "llama", "production", { staleAfterSeconds: -1 })).rejects.toThrow(/stale-after "-1" must be a number of seconds between 0 and 86400/);
+    await expect(route(client, "llama", "production", { staleAfterSeconds: -1 })).rejects.toThrow('staleAfterSeconds "-1" must be a whole number of seconds from 1 to 86400');
+    await expect(route(client, "llama", "production", { staleAfterSeconds: 86_401 })).rejects.toThrow('staleAfterSeconds "86401" must be a whole number of seconds from 1 to 86400');
+  });
+
+  it("refuses a 100 kB model name before any query, in a short message", async () => {
+    // A client that was never connected queues queries forever: reaching the database would hang, not reject.
+    const unconnected = new pg.Client();
+    const attempt = route(unconnected, "a".repeat(100_000), "production");
+    const outcome = await Promise.race([attempt.then(() => "resolved", (error: Error) => error), new Promise((resolve) => setTimeout(() => resolve("hung"), 2_000))]);
+    expect(outcome).toBeInstanceOf(RegistryError);
+    expect((outcome as RegistryError).kind).toBe("input");
+    expect((outcome as RegistryError).message).toBe(`model name "${"a".repeat(40)}"…(100000 chars) is not a DNS label (lower-case letters, digits and "-", at most 63 characters)`);
   });
 
   it("stops routing at once when an operator disables the model", async () => {

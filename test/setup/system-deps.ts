@@ -1,5 +1,5 @@
 /**
- * Vitest global setup: the integration suites need real PostgreSQL 15, skopeo, umoci and Debian's docker-registry.
+ * Vitest global setup: the integration suites need real PostgreSQL 15, skopeo, umoci, Debian's docker-registry and openssl.
  * Missing ones are installed with apt-get when we run as root; otherwise the run stops at once with the exact
  * command to run. Never skipped silently.
  */
@@ -19,6 +19,8 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { debianPackage: "skopeo", present: onPath("skopeo") },
   { debianPackage: "umoci", present: onPath("umoci") },
   { debianPackage: "docker-registry", present: () => existsSync("/usr/bin/docker-registry") },
+  // Signed bundles are checked with the openssl CLI too, as an operator would by hand.
+  { debianPackage: "openssl", present: onPath("openssl") },
 ];
 
 export default function setup(): void {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,14 +11,16 @@ import { SynthError } from "../../synth/errors.js";
 import { runSynth } from "../../synth/run.js";
 import { synthesizeStack } from "../../synth/synthesize.js";
 import { validateObjects } from "../../synth/validate.js";
+import { OWNERSHIP_MARKER } from "../../synth/write.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const work = mkdtempSync(join(tmpdir(), "modelfleet-synth-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** The YAML files of an output folder (the ownership marker is checked on its own). */
 function readTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of readdirSync(dir).sort()) out[name] = readFileSync(join(dir, name), "utf8");
+  for (const name of readdirSync(dir).sort()) if (name !== OWNERSHIP_MARKER) out[name] = readFileSync(join(dir, name), "utf8");
   return out;
 }
 
@@ -44,9 +47,15 @@ describe.each(["development", "staging", "production"])("synth %s", (stack) => {
     const kustomization = parseAllDocuments(tree["kustomization.yaml"] ?? "")[0]?.toJS() as { resources: string[] };
     expect(kustomization.resources).toEqual(Object.keys(tree).filter((f) => f !== "kustomization.yaml" && f !== "argocd-application.yaml").sort());
     expect(Object.keys(tree)).toContain("argocd-application.yaml");
+    // The ownership marker lists exactly the files written, with their sha256.
+    const marker = JSON.parse(readFileSync(join(out, stack, OWNERSHIP_MARKER), "utf8")) as { files: Record<string, string> };
+    expect(marker.files).toEqual(Object.fromEntries(Object.entries(tree).map(([name, text]) => [name, `sha256:${createHash("sha256").update(text).digest("hex")}`])));
+    const markerBefore = readFileSync(join(out, stack, OWNERSHIP_MARKER), "utf8");
 
     await runSynth({ stack, cwd: ROOT, outDir: out });
     expect(readTree(join(out, stack))).toEqual(tree);
+    expect(readFileSync(join(out, stack, OWNERSHIP_MARKER), "utf8")).toBe(markerBefore);
+    expect(readdirSync(out)).toEqual([stack]);
   });
 });
 
@@ -74,7 +83,8 @@ describe("synth failures write nothing", () => {
   });
 });
 
-describe("modelfleet CLI", () => {
+// Each case starts the whole CLI; on a loaded shared machine that can take longer than the default timeout.
+describe("modelfleet CLI", { timeout: 240_000 }, () => {
   const cli = (args: string[], cwd = ROOT) => execa("node", [join(ROOT, "bin/modelfleet.js"), ...args], { cwd, reject: false });
 
   it("synth: exit 0 and a summary naming models and endpoints", async () => {

@@ -1,3 +1,4 @@
+import { shown } from "../../display.js";
 import { asRecord, asString, containersOf, engineOf, GPU_RESOURCE, podTemplate, requestsGpu, targetsGpuNodes } from "../../k8s.js";
 import { defineRule, type Finding } from "../../types.js";
 
@@ -36,15 +37,15 @@ export const gpuResources = defineRule({
         findings.push({
           object,
           path: [...base, "limits", GPU_RESOURCE],
-          message: `GPU container "${ref.name}" has no limits["${GPU_RESOURCE}"]; without it the pod is not given a GPU (extended resources are set in limits). Fix: set limits ${GPU_RESOURCE}: <gpus> (requests, if set, must equal it).`,
+          message: `GPU container ${shown(ref.name)} has no limits["${GPU_RESOURCE}"]; without it the pod is not given a GPU (extended resources are set in limits). Fix: set limits ${GPU_RESOURCE}: <gpus> (requests, if set, must equal it).`,
         });
-      } else if (!/^[1-9]\d*$/.test(String(gpuLimit))) {
-        findings.push({ object, path: [...base, "limits", GPU_RESOURCE], message: `GPU container "${ref.name}" limits["${GPU_RESOURCE}"] is "${String(gpuLimit)}"; allowed: a whole number ≥ 1. Fix: set the model's gpus.` });
-      } else if (requests?.[GPU_RESOURCE] !== undefined && String(requests[GPU_RESOURCE]) !== String(gpuLimit)) {
+      } else if (!/^[1-9]\d*$/.test(scalarText(gpuLimit))) {
+        findings.push({ object, path: [...base, "limits", GPU_RESOURCE], message: `GPU container ${shown(ref.name)} limits["${GPU_RESOURCE}"] is ${shown(gpuLimit)}; allowed: a whole number ≥ 1. Fix: set the model's gpus.` });
+      } else if (requests?.[GPU_RESOURCE] !== undefined && scalarText(requests[GPU_RESOURCE]) !== scalarText(gpuLimit)) {
         findings.push({
           object,
           path: [...base, "requests", GPU_RESOURCE],
-          message: `GPU container "${ref.name}" requests ${String(requests[GPU_RESOURCE])} ${GPU_RESOURCE} but limits ${String(gpuLimit)}; Kubernetes requires them equal. Fix: drop the request or make it equal.`,
+          message: `GPU container ${shown(ref.name)} requests ${shown(requests[GPU_RESOURCE])} ${GPU_RESOURCE} but limits ${shown(gpuLimit)}; Kubernetes requires them equal. Fix: drop the request or make it equal.`,
         });
       }
       for (const [field, map] of [["requests", requests], ["limits", limits]] as const) {
@@ -53,7 +54,7 @@ export const gpuResources = defineRule({
           findings.push({
             object,
             path: [...base, field, resource],
-            message: `GPU container "${ref.name}" has no ${field}.${resource}; a GPU pod without it is scheduled blind or can starve its node. Fix: set ${field}.${resource} (model resources.${resource === "cpu" ? "cpu" : "memoryGiB"}).`,
+            message: `GPU container ${shown(ref.name)} has no ${field}.${resource}; a GPU pod without it is scheduled blind or can starve its node. Fix: set ${field}.${resource} (model resources.${resource === "cpu" ? "cpu" : "memoryGiB"}).`,
           });
         }
       }
@@ -61,3 +62,8 @@ export const gpuResources = defineRule({
     return findings;
   },
 });
+
+/** A quantity as text; lists and maps (never valid quantities) as "", without walking them. */
+function scalarText(value: unknown): string {
+  return typeof value === "string" || typeof value === "number" ? String(value) : "";
+}

@@ -1,4 +1,5 @@
 import { parseImageRef } from "../../../stacks/config/image-ref.js";
+import { isCredentialLike, shown } from "../../display.js";
 import { asString, containersOf, podTemplate } from "../../k8s.js";
 import { defineRule, type Finding } from "../../types.js";
 
@@ -24,11 +25,18 @@ export const imageDigest = defineRule({
       const parsed = parseImageRef(image);
       const path = [...ref.path, "image"];
       const fix = `${context.environment} requires a digest (…@sha256:<64 hex>). Fix: run \`modelfleet pins resolve\` or paste the digest.`;
-      if ("error" in parsed) {
-        findings.push({ object, path, message: `container "${ref.name}" image "${image}" is not a valid image reference (${parsed.error}); ${fix}` });
+      if (isCredentialLike(image)) {
+        // The parser's reason would quote parts of the value: say only what is wrong with it.
+        findings.push({
+          object,
+          path,
+          message: `container ${shown(ref.name)} image ${shown(image)} holds credentials, which an image reference must not carry; ${fix} Registry credentials belong in an imagePullSecret.`,
+        });
+      } else if ("error" in parsed) {
+        findings.push({ object, path, message: `container ${shown(ref.name)} image ${shown(image)} is not a valid image reference (${parsed.error.length > 200 ? `${parsed.error.slice(0, 200)}…` : parsed.error}); ${fix}` });
       } else if (!parsed.digest) {
         const why = parsed.tag === undefined ? "has no tag or digest (it means :latest)" : parsed.tag === "latest" ? "uses :latest" : "is tag-only";
-        findings.push({ object, path, message: `container "${ref.name}" image "${image}" ${why}; a tag can be re-pushed. ${fix}` });
+        findings.push({ object, path, message: `container ${shown(ref.name)} image ${shown(image)} ${why}; a tag can be re-pushed. ${fix}` });
       }
     }
     return findings;

@@ -1,3 +1,4 @@
+import { shown, shownLabels } from "../../display.js";
 import { asArray, asRecord, engineContainers, isInferenceWorkload, namespaceOf, objectsIn, selectorMatches } from "../../k8s.js";
 import { defineRule, type Finding } from "../../types.js";
 
@@ -27,7 +28,7 @@ export const networkPolicyCoverage = defineRule({
       findings.push({
         object,
         path: template.labelsPath,
-        message: `no NetworkPolicy in namespace "${ns || "-"}" selects these pods (labels ${JSON.stringify(template.labels)}) for ingress, so any pod in the cluster can call the model. Fix: add a NetworkPolicy whose podSelector matches these labels and allows ingress only from the router and monitoring.`,
+        message: `no NetworkPolicy in namespace ${shown(ns || "-")} selects these pods (labels ${shownLabels(template.labels)}) for ingress, so any pod in the cluster can call the model. Fix: add a NetworkPolicy whose podSelector matches these labels and allows ingress only from the router and monitoring.`,
       });
     }
     return findings;

@@ -1,3 +1,4 @@
+import { shown, shownLabels } from "../../display.js";
 import { asRecord, engineContainers, isInferenceWorkload, namespaceOf, objectsIn, selectorMatches } from "../../k8s.js";
 import { defineRule, type Finding } from "../../types.js";
 
@@ -28,7 +29,7 @@ export const pdbCoverage = defineRule({
       findings.push({
         object,
         path: ["spec", "replicas"],
-        message: `${replicas} replicas and no PodDisruptionBudget in namespace "${ns || "-"}" selects these pods (labels ${JSON.stringify(template.labels)}); a node drain can evict every replica at once. Fix: add a policy/v1 PodDisruptionBudget with this selector and maxUnavailable: 1.`,
+        message: `${replicas} replicas and no PodDisruptionBudget in namespace ${shown(ns || "-")} selects these pods (labels ${shownLabels(template.labels)}); a node drain can evict every replica at once. Fix: add a policy/v1 PodDisruptionBudget with this selector and maxUnavailable: 1.`,
       });
     }
     return findings;

@@ -1,3 +1,4 @@
+import { shown } from "../../display.js";
 import { asArray, asRecord, containersOf, isRecord, podTemplate } from "../../k8s.js";
 import { defineRule, type Finding } from "../../types.js";
 
@@ -29,7 +30,7 @@ export const podSecurity = defineRule({
         findings.push({
           object,
           path: [...specPath, "volumes", index, "hostPath"],
-          message: `volume "${String(volume["name"])}" mounts hostPath "${String(hostPath)}" from the node. Fix: use a PersistentVolumeClaim or emptyDir, or allow hostPath for this stack (--policy-pack-config pod-security.allowHostPath: true; docs/policies.md).`,
+          message: `volume ${shown(volume["name"])} mounts hostPath ${shown(hostPath)} from the node. Fix: use a PersistentVolumeClaim or emptyDir, or allow hostPath for this stack (--policy-pack-config pod-security.allowHostPath: true; docs/policies.md).`,
         });
       });
     }
@@ -38,13 +39,13 @@ export const podSecurity = defineRule({
       const sc = asRecord(ref.container["securityContext"]);
       const scPath = [...ref.path, "securityContext"];
       if (sc?.["privileged"] === true) {
-        findings.push({ object, path: [...scPath, "privileged"], message: `container "${ref.name}" is privileged (full access to the node). Fix: remove privileged; GPUs are granted by the device plugin through limits nvidia.com/gpu.` });
+        findings.push({ object, path: [...scPath, "privileged"], message: `container ${shown(ref.name)} is privileged (full access to the node). Fix: remove privileged; GPUs are granted by the device plugin through limits nvidia.com/gpu.` });
       }
       if (sc?.["allowPrivilegeEscalation"] !== false) {
         findings.push({
           object,
           path: [...scPath, "allowPrivilegeEscalation"],
-          message: `container "${ref.name}" does not set allowPrivilegeEscalation: false (it is ${sc?.["allowPrivilegeEscalation"] === undefined ? "unset, which allows it" : String(sc["allowPrivilegeEscalation"])}). Fix: set securityContext.allowPrivilegeEscalation: false.`,
+          message: `container ${shown(ref.name)} does not set allowPrivilegeEscalation: false (it is ${sc?.["allowPrivilegeEscalation"] === undefined ? "unset, which allows it" : shown(sc["allowPrivilegeEscalation"])}). Fix: set securityContext.allowPrivilegeEscalation: false.`,
         });
       }
       const runAsUser = sc?.["runAsUser"] ?? podContext?.["runAsUser"];
@@ -53,13 +54,13 @@ export const podSecurity = defineRule({
         findings.push({
           object,
           path: sc?.["runAsUser"] !== undefined ? [...scPath, "runAsUser"] : [...specPath, "securityContext", "runAsUser"],
-          message: `container "${ref.name}" runs as root (runAsUser: 0). Fix: run as a non-zero UID (e.g. 1000) with runAsNonRoot: true.`,
+          message: `container ${shown(ref.name)} runs as root (runAsUser: 0). Fix: run as a non-zero UID (e.g. 1000) with runAsNonRoot: true.`,
         });
       } else if (runAsNonRoot !== true && !(typeof runAsUser === "number" && runAsUser > 0)) {
         findings.push({
           object,
           path: [...scPath, "runAsNonRoot"],
-          message: `container "${ref.name}" may run as root (neither runAsNonRoot: true nor a non-zero runAsUser, on the container or the pod). Fix: set securityContext.runAsNonRoot: true and runAsUser: <non-zero UID>.`,
+          message: `container ${shown(ref.name)} may run as root (neither runAsNonRoot: true nor a non-zero runAsUser, on the container or the pod). Fix: set securityContext.runAsNonRoot: true and runAsUser: <non-zero UID>.`,
         });
       }
     }

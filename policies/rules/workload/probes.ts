@@ -1,3 +1,4 @@
+import { shown } from "../../display.js";
 import { containersOf, engineOf, LONG_RUNNING_KINDS, podTemplate, requestsGpu } from "../../k8s.js";
 import { defineRule, type Finding } from "../../types.js";
 
@@ -30,7 +31,7 @@ export const probes = defineRule({
         findings.push({
           object,
           path: [...ref.path, probe],
-          message: `container "${ref.name}" has no ${probe}; ${WHY[probe]}. Fix: add ${probe}: httpGet {path: /health, port: <engine port>}${probe === "startupProbe" ? " with failureThreshold × periodSeconds ≥ the model's startup budget" : ""}.`,
+          message: `container ${shown(ref.name)} has no ${probe}; ${WHY[probe]}. Fix: add ${probe}: httpGet {path: /health, port: <engine port>}${probe === "startupProbe" ? " with failureThreshold × periodSeconds ≥ the model's startup budget" : ""}.`,
         });
       }
     }

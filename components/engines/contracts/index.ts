@@ -1,0 +1,16 @@
+/** Engine contracts: what each pinned engine version accepts and does, read from its source (docs/engines.md). */
+export type { AuthRule, ContractProblem, CorsContract, EngineContract, FlagSpec, ValueFormat } from "./types.js";
+export { canonicalFlag, hasFlag, pathNeedsKey } from "./flags.js";
+export {
+  CONTRACTS,
+  NEWEST_CONTRACT,
+  SUPPORTED_SPECULATIVE_METHODS,
+  contractForBuild,
+  contractForImage,
+  engineVersionOfTag,
+  type ContractLookup,
+} from "./registry.js";
+export { checkEngineContainer, checkMetricNames, checkModelObjects, metricNamesIn, type ObjectProblem } from "./check.js";
+export { LLAMACPP_B11206 } from "./llamacpp-b11206.js";
+export { VLLM_V0_10_2 } from "./vllm-v0.10.2.js";
+export { VLLM_V0_11_0 } from "./vllm-v0.11.0.js";
