@@ -311,6 +311,15 @@ describe("the registry database in a bundle", () => {
     await restoreDatabase({ source: archive[0]!, url: empty.url, mode: "replace", backupDir });
     expect(await snapshotEntries(emptyClient)).toEqual(rows);
 
+    // No password of any database involved is in the bundle, its archive or a backup.
+    const passwords = [source.url, site.url, empty.url].map((u) => decodeURIComponent(new URL(u).password)).filter((p) => p.length > 0);
+    expect(passwords.length).toBeGreaterThan(0);
+    const scanned = [dir, backupDir].flatMap((root) => readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)));
+    for (const file of [...scanned, ...archive]) {
+      const bytes = readFileSync(file);
+      for (const password of passwords) expect(bytes.includes(Buffer.from(password)), `${file} holds a database password`).toBe(false);
+    }
+
     const altered = fresh("altered-dump");
     cpSync(dir, altered, { recursive: true });
     const dump = join(altered, "db/registry.dump");
