@@ -8,20 +8,11 @@ import { describe, expect, it } from "vitest";
 import { loadStackFile, parseStackConfig, readStackValues } from "../../stacks/config/load.js";
 import { ConfigError, type ConfigProblem } from "../../stacks/config/problems.js";
 import type { ResolvedVllmModel } from "../../stacks/config/types.js";
-import { DIGEST, llamaModel, SHA, stackValues, vllmModel } from "../helpers/stack-values.js";
+import { DIGEST, llamaModel, problemsOf, SHA, stackValues, vllmModel } from "../helpers/stack-values.js";
 
 const FILE = "Pulumi.test.yaml";
 const ROOT = join(import.meta.dirname, "..", "..");
 
-function problemsOf(values: Record<string, unknown>): ConfigProblem[] {
-  try {
-    parseStackConfig(values, FILE, "test");
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  return [];
-}
 
 const images = (overrides: Record<string, string>) => ({
   images: { vllm: `vllm/vllm-openai:v0.11.0@${DIGEST}`, llamacpp: `ghcr.io/ggml-org/llama.cpp:server-cuda-b11206@${DIGEST}`, postgres: `postgres:16-alpine@${DIGEST}`, ...overrides },

@@ -6,22 +6,13 @@ import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { loadStackFile, parseStackConfig } from "../../stacks/config/load.js";
 import { STACK_FILE_MAX_BYTES, STACK_FILE_MAX_DEPTH } from "../../stacks/config/limits.js";
-import { ConfigError, renderValue, type ConfigProblem } from "../../stacks/config/problems.js";
-import { stackValues, vllmModel, llamaModel } from "../helpers/stack-values.js";
+import { ConfigError, renderValue } from "../../stacks/config/problems.js";
+import { problemsOf, stackValues, vllmModel, llamaModel } from "../helpers/stack-values.js";
 
 const FILE = "Pulumi.test.yaml";
 const PASSWORD = "S3cr3t-Pa55word";
 const DB_URL = `postgresql://reg:${PASSWORD}@db.internal:5432/registry`;
 
-function problemsOf(values: Record<string, unknown>): ConfigProblem[] {
-  try {
-    parseStackConfig(values, FILE, "test");
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  return [];
-}
 
 /** The ConfigError loadStackFile throws for `text` written to a fresh Pulumi.test.yaml, and how long it took. */
 function loadError(text: string | Buffer): { message: string; ms: number } {

@@ -4,19 +4,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadStackFile, parseStackConfig, valuesFromPulumiConfig } from "../../stacks/config/load.js";
 import { ConfigError, type ConfigProblem } from "../../stacks/config/problems.js";
-import { DIGEST, llamaModel, SHA, stackValues, vllmModel } from "../helpers/stack-values.js";
+import { DIGEST, llamaModel, problemsOf, SHA, stackValues, vllmModel } from "../helpers/stack-values.js";
 
 const FILE = "Pulumi.test.yaml";
 
-function problemsOf(values: Record<string, unknown>): ConfigProblem[] {
-  try {
-    parseStackConfig(values, FILE, "test");
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  return [];
-}
 
 describe("parseStackConfig: the shipped shape parses in every environment", () => {
   it.each(["development", "staging", "production"] as const)("%s", (env) => {

@@ -3,6 +3,8 @@
  * test shows exactly which input breaks which rule.
  */
 import type { Environment } from "../../stacks/config/environments.js";
+import { parseStackConfig } from "../../stacks/config/load.js";
+import { ConfigError, type ConfigProblem } from "../../stacks/config/problems.js";
 
 export const DIGEST = `sha256:${"a".repeat(64)}`;
 export const SHA = "c1899de289a04d12100db370d81485cdf75e47ca";
@@ -52,4 +54,15 @@ export function stackValues(environment: Environment, overrides: Record<string, 
  */
 export function operatorSecrets(stack: string): { extra: Record<string, unknown>; secretKeys: string[] } {
   return stack === "staging" ? { extra: { hfToken: "hf-operator-token-for-mocks" }, secretKeys: ["hfToken"] } : { extra: {}, secretKeys: [] };
+}
+
+/** Every problem `parseStackConfig` reports for `values` (none when they parse), as the tests of each rule read them. */
+export function problemsOf(values: Record<string, unknown>, file = "Pulumi.test.yaml"): ConfigProblem[] {
+  try {
+    parseStackConfig(values, file, "test");
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  return [];
 }

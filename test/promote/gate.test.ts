@@ -1,9 +1,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command, CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
-import { promoteCommand } from "../../cli/commands/promote.js";
 import { reconcile } from "../../registry/reconcile.js";
 import { loadStackFile } from "../../stacks/config/load.js";
 import type { StackConfig } from "../../stacks/config/types.js";
@@ -12,6 +10,7 @@ import { diffStacks } from "../../stacks/promote/diff.js";
 import { affectedModels, promote, PromoteError } from "../../stacks/promote/promote.js";
 import { readStackValues } from "../../stacks/config/load.js";
 import { useRegistryDatabase } from "../registry/support.js";
+import { promoteCli } from "./support.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "promote");
 const OTHER_DIGEST = `sha256:${"e".repeat(64)}`;
@@ -110,18 +109,7 @@ function imageOnlyWorkspace(edit: (text: string) => string): { dir: string; befo
   return { dir, before, now: () => readFileSync(join(dir, "Pulumi.production.yaml"), "utf8") };
 }
 
-async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { code: 0, stdout: "", stderr: "" };
-  const command = promoteCommand({ stdout: (t) => void (out.stdout += t), stderr: (t) => void (out.stderr += t), setExitCode: (c) => void (out.code = c), env });
-  const program = new Command("modelfleet").exitOverride().addCommand(command.exitOverride());
-  try {
-    await program.parseAsync(["promote", ...args], { from: "user" });
-  } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
-    out.code = error.exitCode;
-  }
-  return out;
-}
+const cli = promoteCli;
 
 const OLD_VLLM = `vllm/vllm-openai:v0.10.2@sha256:${"6".repeat(64)}`;
 const STAGING_VLLM = "vllm/vllm-openai:v0.11.0@sha256:014a95f21c9edf6abe0aea6b07353f96baa4ec291c427bb1176dc7c93a85845c";

@@ -1,15 +1,14 @@
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command, CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
-import { promoteCommand } from "../../cli/commands/promote.js";
 import { reconcile } from "../../registry/reconcile.js";
 import { loadStackFile, readStackValues } from "../../stacks/config/load.js";
 import { PROMOTABLE_MODEL_KEYS, PROMOTABLE_STACK_KEYS } from "../../stacks/promote/promotable.js";
 import { affectedModels, promote, PromoteError } from "../../stacks/promote/promote.js";
 import { diffStacks } from "../../stacks/promote/diff.js";
 import { useRegistryDatabase } from "../registry/support.js";
+import { promoteCli } from "./support.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "promote");
 const V011 = "vllm/vllm-openai:v0.11.0@sha256:014a95f21c9edf6abe0aea6b07353f96baa4ec291c427bb1176dc7c93a85845c";
@@ -28,19 +27,7 @@ function lineDiff(before: string, after: string): { removed: string[]; added: st
   return { removed: a.filter((l) => !b.includes(l)), added: b.filter((l) => !a.includes(l)) };
 }
 
-/** Runs `modelfleet promote <args>` through commander with captured output and exit code. */
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { code: 0, stdout: "", stderr: "" };
-  const command = promoteCommand({ stdout: (t) => void (out.stdout += t), stderr: (t) => void (out.stderr += t), setExitCode: (c) => void (out.code = c), env });
-  const program = new Command("modelfleet").exitOverride().addCommand(command.exitOverride());
-  try {
-    await program.parseAsync(["promote", ...args], { from: "user" });
-  } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
-    out.code = error.exitCode;
-  }
-  return out;
-}
+const cli = promoteCli;
 
 const valuesOf = (text: string) => readStackValues(text, "Pulumi.production.yaml") as Record<string, any>;
 

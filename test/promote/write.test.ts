@@ -1,13 +1,12 @@
 import { chmodSync, copyFileSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command, CommanderError } from "commander";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { promoteCommand } from "../../cli/commands/promote.js";
 import { lockPathFor } from "../../files/stack-file-write.js";
 import { readStackValues } from "../../stacks/config/load.js";
 import { promote, PromoteError } from "../../stacks/promote/promote.js";
+import { promoteCli } from "./support.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "promote");
 const BIN = join(import.meta.dirname, "..", "..", "bin", "modelfleet.js");
@@ -20,18 +19,7 @@ function workspace(fixtures = FIXTURES, production = join(fixtures, "Pulumi.prod
   return { dir, file, production: () => readFileSync(file, "utf8") };
 }
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { code: 0, stdout: "", stderr: "" };
-  const command = promoteCommand({ stdout: (t) => void (out.stdout += t), stderr: (t) => void (out.stderr += t), setExitCode: (c) => void (out.code = c), env: {} });
-  const program = new Command("modelfleet").exitOverride().addCommand(command.exitOverride());
-  try {
-    await program.parseAsync(["promote", ...args], { from: "user" });
-  } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
-    out.code = error.exitCode;
-  }
-  return out;
-}
+const cli = promoteCli;
 
 const models = (text: string) => readStackValues(text, "Pulumi.production.yaml")["models"] as Record<string, unknown>[];
 
