@@ -27,6 +27,13 @@ export interface OutDirOptions {
   readonly cwd?: string;
   /** The option the value came from, named in messages. @default "--out" */
   readonly flag?: string;
+  /**
+   * The command writes only into its own sub-folder of `path` (synth: `<out>/<stack>/`, which it owns by marker), so
+   * the root of ANOTHER project or repository — a GitOps repository checked out beside this one — is a fine `path`.
+   * The working tree's own root and its parents are refused either way.
+   * @default false
+   */
+  readonly ownSubfolderOnly?: boolean;
 }
 
 /** A refused output folder; `message` is one line naming the flag, the value and the fix. */
@@ -85,7 +92,7 @@ function workingTree(cwd: string): string {
 }
 
 /** Why `path` (absolute) is no place to write, or undefined; the same rules for the given and the real path. */
-function placeProblem(path: string, cwd: string, home: string): string | undefined {
+function placeProblem(path: string, cwd: string, home: string, projectRootsAllowed = false): string | undefined {
   if (dirname(path) === path) return "is the file system root";
   const kernel = KERNEL_FOLDERS.find((k) => isWithin(path, k));
   if (kernel !== undefined) return `is under ${kernel}, a kernel file system`;
@@ -94,7 +101,7 @@ function placeProblem(path: string, cwd: string, home: string): string | undefin
   if (path === cwd) return "is the working directory itself";
   if (isWithin(cwd, path)) return `is a parent of the working directory ${cwd}`;
   if (path.split(sep).includes(".git")) return "is inside a .git folder";
-  const marker = holdsProjectMarker(path);
+  const marker = projectRootsAllowed ? undefined : holdsProjectMarker(path);
   if (marker !== undefined) return `is a project root (it holds ${marker})`;
   return undefined;
 }
@@ -114,7 +121,8 @@ export function outDirProblem(path: string, options: OutDirOptions = {}): string
   const home = resolve(homedir());
   const given = resolve(cwd, path);
   const real = realPath(given);
-  const why = placeProblem(given, cwd, home) ?? (real === given ? undefined : placeProblem(real, realCwd, realPath(home)));
+  const own = options.ownSubfolderOnly === true;
+  const why = placeProblem(given, cwd, home, own) ?? (real === given ? undefined : placeProblem(real, realCwd, realPath(home), own));
   if (why !== undefined) return refuse(real === given ? why : `${why} (through a symlink, it is ${real})`);
   const tree = workingTree(cwd);
   if (isWithin(given, tree) && !isWithin(real, realPath(tree))) {

@@ -52,7 +52,7 @@ export async function runSynth(options: SynthOptions): Promise<SynthSummary> {
   const cwd = options.cwd ?? process.cwd();
   const stackProblem = stackNameProblem(options.stack);
   if (stackProblem !== undefined) throw new SynthError("usage", `--stack: ${stackProblem}`);
-  const outProblem = outDirProblem(options.outDir ?? "dist", { cwd, flag: "--out" });
+  const outProblem = outDirProblem(options.outDir ?? "dist", { cwd, flag: "--out", ownSubfolderOnly: true });
   if (outProblem !== undefined) throw new SynthError("usage", outProblem);
   const configFile = resolve(cwd, options.configFile ?? stackFileName(options.stack));
   let config: StackConfig;

@@ -75,6 +75,12 @@ describe("outDirProblem", () => {
     expect(problem?.split("\n")).toHaveLength(1);
   });
 
+  it("a command that writes only its own sub-folder (synth) may use another repository's root, never this one's", () => {
+    expect(outDirProblem(join(root, "other-project"), { cwd: repo, ownSubfolderOnly: true })).toBeUndefined();
+    expect(outDirProblem(".", { cwd: repo, ownSubfolderOnly: true })).toContain("is the working directory itself");
+    expect(outDirProblem(join(root, "link-to-repo"), { cwd: join(repo, "src"), ownSubfolderOnly: true })).toContain(`is a parent of the working directory`);
+  });
+
   it("reads the home folder from $HOME", () => {
     expect(homedir()).toBe(HOME);
   });
