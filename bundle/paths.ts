@@ -1,15 +1,7 @@
 import { lstat, readdir, realpath, stat } from "node:fs/promises";
+import { confinedPathReason } from "./confine.js";
 import { BundleError } from "./errors.js";
-import { isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
-
-/** A path recorded in a bundle must stay inside it: relative, normalized, no `..`, forward slashes. */
-export function unsafePathReason(path: string): string | undefined {
-  if (path === "" || isAbsolute(path) || /^[A-Za-z]:/.test(path)) return "is absolute or empty";
-  if (path.includes("\\")) return "contains a backslash";
-  if (path.split("/").some((part) => part === ".." || part === "." || part === "")) return "escapes or is not normalized (.., ., //)";
-  if (normalize(path) !== path.split("/").join(sep)) return "is not normalized";
-  return undefined;
-}
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 
 export function insideDir(dir: string, path: string): boolean {
   const full = resolve(dir, path);
@@ -62,7 +54,7 @@ export interface ConfinedFile {
  * loop or a special file (FIFO, device, socket) is a BundleError naming the path. Undefined when nothing is at `rel`.
  */
 export async function confinedFiles(root: string, rel: string, label: string): Promise<ConfinedFile[] | undefined> {
-  const reason = unsafePathReason(rel);
+  const reason = confinedPathReason(rel);
   if (reason) throw new BundleError("input", `its path "${rel.slice(0, 120)}" ${reason}; it must be a plain relative path inside ${label}`);
   const shown = (real: string) => `${label}/${relative(root, real).split(sep).join("/")}`;
   const top = join(root, rel);
