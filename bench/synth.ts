@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { App, Chart } from "cdk8s";
 import { stringify } from "yaml";
 import { addEngineWorkload } from "../components/engines/model-objects.js";
-import { loadStackFile } from "../stacks/config/load.js";
-import type { StackConfig } from "../stacks/config/types.js";
+import { loadStackFile } from "../config/load.js";
+import type { StackConfig } from "../config/types.js";
 import { runSynth } from "../synth/run.js";
 
 const SIZES = [10, 50, 200] as const;

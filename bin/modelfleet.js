@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-// The CLI is TypeScript run through tsx, so the sources Pulumi loads and the sources the CLI runs are the same files.
-import { register } from "tsx/esm/api";
+// The CLI runs the JavaScript that `npm ci` (prepare) or `npm run build` compiled from the TypeScript sources into
+// build/; stack traces point at the .ts files through the source maps.
+import { existsSync } from "node:fs";
 
-register();
-const { main } = await import("../cli/main.ts");
+const entry = new URL("../build/cli/main.js", import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write("error: modelfleet is not built (build/cli/main.js is missing). Fix: run `npm ci` or `npm run build` in the repository.\n");
+  process.exit(1);
+}
+process.setSourceMapsEnabled(true);
+const { main } = await import(entry.href);
 process.exitCode = await main(process.argv);

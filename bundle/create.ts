@@ -3,9 +3,9 @@ import { copyFile, lstat, mkdir, readdir, realpath, rename, rm, stat, statfs, wr
 import { basename, dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { modelFilesPath } from "../components/offline/contents.js";
-import { loadStackFile } from "../stacks/config/load.js";
-import { ConfigError } from "../stacks/config/problems.js";
-import type { StackConfig } from "../stacks/config/types.js";
+import { loadStackFile } from "../config/load.js";
+import { ConfigError } from "../config/problems.js";
+import type { StackConfig } from "../config/types.js";
 import { SynthError } from "../synth/errors.js";
 import { extraGroups } from "../synth/groups.js";
 import { synthesizeStack } from "../synth/synthesize.js";

@@ -2,8 +2,8 @@ import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { isScalar, parseDocument } from "yaml";
 import { rewriteFileLocked, StackFileWriteError } from "../files/stack-file-write.js";
-import { parseImageRef } from "../stacks/config/image-ref.js";
-import { spliceDocument } from "../stacks/promote/splice.js";
+import { parseImageRef } from "../config/image-ref.js";
+import { spliceDocument } from "../promote/splice.js";
 import { BundleError } from "./errors.js";
 import { digestOf, IMAGE_PINS, rawManifest, type RegistryAccess } from "./images.js";
 

@@ -1,5 +1,5 @@
 import type { K8sObject } from "../components/shared/k8s-object.js";
-import type { Environment } from "../stacks/config/environments.js";
+import type { Environment } from "../config/environments.js";
 import { finalMessage, safeFieldPath, safeObjectRef } from "./display.js";
 import type { PathSegment } from "./field-path.js";
 import { waiverStatus } from "./waivers.js";

@@ -1,10 +1,10 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { sourceDirOf } from "../files/source-dir.js";
 import { RegistryError } from "./errors.js";
 
 /** Where the registry's versioned SQL migrations live (node-pg-migrate SQL format, one file per version). */
-export const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations/", import.meta.url));
+export const MIGRATIONS_DIR = join(sourceDirOf(import.meta.url), "migrations");
 
 /** node-pg-migrate's bookkeeping table (schema `public`); the CLI and the in-cluster Job both read and write it. */
 export const MIGRATIONS_TABLE = "pgmigrations";

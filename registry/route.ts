@@ -3,8 +3,9 @@ import { toRegistryError } from "./transaction.js";
 import type { DeploymentStatus, DisabledBy, Environment } from "./types.js";
 import { parseEnvironment, parseModelName, parseStaleAfterSeconds } from "./validate.js";
 
-/** Default freshness threshold: a ready entry whose last health check is older stops being routable. */
-export const DEFAULT_STALE_AFTER_SECONDS = 90;
+import { DEFAULT_STALE_AFTER_SECONDS } from "../config/limits.js";
+
+export { DEFAULT_STALE_AFTER_SECONDS };
 
 /**
  * The router's statement: the endpoint of a ready, freshly checked model, or no row. Parameters: $1 model name,

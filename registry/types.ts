@@ -1,4 +1,4 @@
-import type { Environment } from "../stacks/config/environments.js";
+import type { Environment } from "../config/environments.js";
 
 export type { Environment };
 

@@ -1,5 +1,5 @@
-import { ENVIRONMENTS, isEnvironment } from "../stacks/config/environments.js";
-import { preview } from "../stacks/config/limits.js";
+import { ENVIRONMENTS, isEnvironment } from "../config/environments.js";
+import { preview } from "../config/limits.js";
 import { RegistryError } from "./errors.js";
 import { DEPLOYMENT_STATUSES, ENGINES } from "./types.js";
 import type { DeploymentStatus, DesiredEntry, Engine, Environment } from "./types.js";

@@ -8,7 +8,7 @@ import { OfflineBundle } from "../components/offline/offline-bundle.js";
 import { RegistryDatabase } from "../components/registry/registry-database.js";
 import { registerObjects } from "../components/shared/register.js";
 import { buildNamespaceObjects } from "../components/stack/stack-objects.js";
-import type { ResolvedModel, StackConfig } from "./config/types.js";
+import type { ResolvedModel, StackConfig } from "../config/types.js";
 import type { StackSecrets } from "./pulumi-config.js";
 
 export interface StackOutputs {

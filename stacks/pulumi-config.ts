@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { CONFIG_NAMESPACE, parseStackConfig, stackFileName, valuesFromPulumiConfig } from "./config/load.js";
-import { ConfigError } from "./config/problems.js";
-import type { StackConfig } from "./config/types.js";
+import { CONFIG_NAMESPACE, parseStackConfig, stackFileName, valuesFromPulumiConfig } from "../config/load.js";
+import { ConfigError } from "../config/problems.js";
+import type { StackConfig } from "../config/types.js";
 
 /** Secret values exist only here, on the Pulumi path, as Pulumi secrets; synth never sees them. */
 export interface StackSecrets {

@@ -2,7 +2,7 @@ import { APPLICATION_FILE, buildArgoApplication } from "../components/gitops/arg
 import { buildDashboardConfigMap } from "../components/monitoring/dashboard.js";
 import { buildPrometheusRules } from "../components/monitoring/prometheus-rules.js";
 import { buildRegistryObjects } from "../components/registry/objects.js";
-import type { StackConfig } from "../stacks/config/types.js";
+import type { StackConfig } from "../config/types.js";
 import type { ObjectGroup } from "./synthesize.js";
 
 /**

@@ -3,7 +3,7 @@ import { buildModelObjects } from "../components/engines/model-objects.js";
 import { buildKustomization } from "../components/gitops/argo-application.js";
 import type { K8sObject } from "../components/shared/k8s-object.js";
 import { buildNamespaceObjects } from "../components/stack/stack-objects.js";
-import type { StackConfig } from "../stacks/config/types.js";
+import type { StackConfig } from "../config/types.js";
 import { SynthError } from "./errors.js";
 import { validateObjects } from "./validate.js";
 

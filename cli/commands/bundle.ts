@@ -10,8 +10,8 @@ import { formatProblems, verifyArchive, verifyBundle, type SignatureStatus, type
 import { assertWritableOutDir, OutDirError } from "../../files/out-dir.js";
 import { DB_URL_ENV } from "../../registry/connection.js";
 import { defaultRedactor, redact } from "../../secrets/redact.js";
-import { stackFileName } from "../../stacks/config/load.js";
-import { ConfigError } from "../../stacks/config/problems.js";
+import { stackFileName } from "../../config/load.js";
+import { ConfigError } from "../../config/problems.js";
 import { processIo as baseIo, type CliIo } from "../io.js";
 
 export interface BundleCliIo extends CliIo {

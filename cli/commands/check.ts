@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { CHECK_LIMITS, checkPaths, isBlocking, isPolicyInputError, type CheckReport, type CheckedViolation } from "../../policies/check.js";
-import { ENVIRONMENTS, isEnvironment } from "../../stacks/config/environments.js";
-import { preview } from "../../stacks/config/limits.js";
+import { ENVIRONMENTS, isEnvironment } from "../../config/environments.js";
+import { preview } from "../../config/limits.js";
 import { processIo, type CliIo } from "../io.js";
 
 export { checkObjects } from "../../policies/check.js";

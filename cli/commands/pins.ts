@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { Command } from "commander";
 import { resolvePins } from "../../bundle/pins.js";
-import { stackFileName } from "../../stacks/config/load.js";
+import { stackFileName } from "../../config/load.js";
 import { bundleIo, reportBundleErrors, type BundleCliIo } from "./bundle.js";
 
 export function pinsCommand(io: BundleCliIo = bundleIo()): Command {

@@ -2,9 +2,9 @@ import { Command } from "commander";
 import { DB_URL_ENV, resolveDatabaseUrl, withConnection } from "../../registry/connection.js";
 import { isRegistryError } from "../../registry/errors.js";
 import { DEFAULT_STALE_AFTER_SECONDS } from "../../registry/route.js";
-import { readinessGate } from "../../stacks/promote/gate.js";
-import { formatChanges, promote, PromoteError } from "../../stacks/promote/promote.js";
-import { changePath } from "../../stacks/promote/diff.js";
+import { readinessGate } from "../../promote/gate.js";
+import { formatChanges, promote, PromoteError } from "../../promote/promote.js";
+import { changePath } from "../../promote/diff.js";
 import { defaultRedactor } from "../../secrets/redact.js";
 import { processIo as baseIo, type CliIo } from "../io.js";
 

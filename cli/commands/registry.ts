@@ -22,7 +22,7 @@ import {
   parseStatus,
   REGISTRY_LIMITS,
 } from "../../registry/validate.js";
-import { ENVIRONMENTS } from "../../stacks/config/environments.js";
+import { ENVIRONMENTS } from "../../config/environments.js";
 import { processIo as baseIo, type CliIo } from "../io.js";
 
 /** The registry commands also read MODELFLEET_DB_URL from `env`. */

@@ -1,6 +1,6 @@
-import { SERVICE_PORT } from "../../stacks/config/resolve.js";
-import type { ResolvedLlamaCppModel, StackContext } from "../../stacks/config/types.js";
-import { contractForBuild, hasFlag, type EngineContract } from "./contracts/index.js";
+import { SERVICE_PORT } from "../../config/resolve.js";
+import type { ResolvedLlamaCppModel, StackContext } from "../../config/types.js";
+import { contractForBuild, hasFlag, type EngineContract } from "../../config/engines/index.js";
 import { MOUNTS, SECRET_KEYS, type EngineContainer } from "./engine-container.js";
 
 /**

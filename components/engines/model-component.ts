@@ -1,16 +1,16 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ResolvedModel, StackContext } from "../../stacks/config/types.js";
+import type { ResolvedModel, StackContext } from "../../config/types.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { modelLabels } from "../shared/labels.js";
 import { registerObjects } from "../shared/register.js";
-import { progressDeadlineSeconds } from "../shared/startup-budget.js";
+import { progressDeadlineSeconds } from "../../config/startup-budget.js";
 import { credentialsSecretName, SECRET_KEYS } from "./engine-container.js";
 import { buildModelObjects } from "./model-objects.js";
 
 /** What both engine components take; each narrows `model` to its engine. */
 export interface ModelArgs<M extends ResolvedModel> {
-  /** The model, parsed and defaulted from the stack config (stacks/config). */
+  /** The model, parsed and defaulted from the stack config (config). */
   readonly model: M;
   /** The stack around it: namespace, images, origins, profile switches. */
   readonly stack: StackContext;

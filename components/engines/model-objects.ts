@@ -1,13 +1,13 @@
 import { ApiObject, Duration, Size, type Chart } from "cdk8s";
 import * as kplus from "cdk8s-plus-28";
 import { Construct } from "constructs";
-import { SERVICE_PORT } from "../../stacks/config/resolve.js";
-import type { ResolvedModel, StackContext } from "../../stacks/config/types.js";
+import { SERVICE_PORT } from "../../config/resolve.js";
+import type { ResolvedModel, StackContext } from "../../config/types.js";
 import { canonical, renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { modelLabels, modelSelector, REGISTRY_HEALTH_LABELS } from "../shared/labels.js";
 import { CONTAINER_SECURITY, POD_SECURITY } from "../shared/security.js";
-import { progressDeadlineSeconds, STARTUP_PROBE_PERIOD_SECONDS } from "../shared/startup-budget.js";
+import { progressDeadlineSeconds, STARTUP_PROBE_PERIOD_SECONDS } from "../../config/startup-budget.js";
 import { credentialsSecretName, MOUNTS, SECRET_KEYS, settingsConfigMapName, type EngineContainer } from "./engine-container.js";
 import { llamaCppContainer } from "./llamacpp-container.js";
 import { vllmContainer } from "./vllm-container.js";

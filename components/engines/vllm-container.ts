@@ -1,6 +1,6 @@
-import { SERVICE_PORT } from "../../stacks/config/resolve.js";
-import type { ResolvedVllmModel, StackContext } from "../../stacks/config/types.js";
-import { contractForBuild, type EngineContract } from "./contracts/index.js";
+import { SERVICE_PORT } from "../../config/resolve.js";
+import type { ResolvedVllmModel, StackContext } from "../../config/types.js";
+import { contractForBuild, type EngineContract } from "../../config/engines/index.js";
 import { MOUNTS, SECRET_KEYS, type EngineContainer } from "./engine-container.js";
 
 /** The user name vLLM pods report: uid 1000 has no /etc/passwd entry in the image, and getpass.getuser() needs one of USER/LOGNAME. */

@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { ResolvedVllmModel } from "../../stacks/config/types.js";
+import type { ResolvedVllmModel } from "../../config/types.js";
 import { ModelComponent, type ModelArgs } from "./model-component.js";
 
 /** Arguments of a vLLM model: the resolved model from the stack config, its stack context and secrets. */

@@ -1,5 +1,5 @@
 import { ApiObject } from "cdk8s";
-import type { StackContext } from "../../stacks/config/types.js";
+import type { StackContext } from "../../config/types.js";
 import { canonical, renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { stackLabels } from "../shared/labels.js";

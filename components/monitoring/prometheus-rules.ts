@@ -1,5 +1,5 @@
 import { ApiObject } from "cdk8s";
-import type { StackConfig } from "../../stacks/config/types.js";
+import type { StackConfig } from "../../config/types.js";
 import { REGISTRY_HEALTH_NAME } from "../registry/names.js";
 import { canonical, renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";

@@ -1,6 +1,6 @@
-import type { ImageRef } from "../../stacks/config/image-ref.js";
-import { repositoryPath } from "../../stacks/config/image-ref.js";
-import type { ResolvedModel, StackConfig } from "../../stacks/config/types.js";
+import type { ImageRef } from "../../config/image-ref.js";
+import { repositoryPath } from "../../config/image-ref.js";
+import type { ResolvedModel, StackConfig } from "../../config/types.js";
 
 /** One image a stack needs on an air-gapped site. */
 export interface BundledImage {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../../stacks/config/types.js";
+import type { StackConfig } from "../../config/types.js";
 import { bundleContents, type BundledImage } from "./contents.js";
 
 export interface OfflineBundleArgs {

@@ -1,5 +1,5 @@
 import { ApiObject, type Chart } from "cdk8s";
-import type { ResolvedModel, StackConfig, StackContext } from "../../stacks/config/types.js";
+import type { ResolvedModel, StackConfig, StackContext } from "../../config/types.js";
 import { canonical, renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { REGISTRY_HEALTH_LABELS, stackLabels } from "../shared/labels.js";

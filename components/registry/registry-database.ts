@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { ResolvedModel, StackContext } from "../../stacks/config/types.js";
+import type { ResolvedModel, StackContext } from "../../config/types.js";
 import { stackLabels } from "../shared/labels.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { registerObjects } from "../shared/register.js";

@@ -4,7 +4,7 @@ import { readMigrationFiles } from "../../registry/migration-files.js";
 import { migrationPsqlScript } from "../../registry/migration-script.js";
 import { reconcileSql } from "../../registry/reconcile.js";
 import type { DesiredEntry } from "../../registry/types.js";
-import type { ResolvedModel, StackContext } from "../../stacks/config/types.js";
+import type { ResolvedModel, StackContext } from "../../config/types.js";
 
 /**
  * The SQL and shell the in-cluster Jobs run, generated from the registry library so the cluster runs exactly what

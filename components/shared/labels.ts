@@ -1,4 +1,4 @@
-import type { Engine, StackContext } from "../../stacks/config/types.js";
+import type { Engine, StackContext } from "../../config/types.js";
 
 /** Labels every object of the stack carries, so `kubectl get all -l app.kubernetes.io/part-of=modelfleet` finds them. */
 export function stackLabels(ctx: Pick<StackContext, "environment">): Record<string, string> {

@@ -1,5 +1,5 @@
 import { ApiObject } from "cdk8s";
-import type { StackConfig, StackContext } from "../../stacks/config/types.js";
+import type { StackConfig, StackContext } from "../../config/types.js";
 import { buildModelObjects } from "../engines/model-objects.js";
 import { renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";

@@ -1,6 +1,6 @@
 import type { Policies, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import type { K8sObject } from "../../components/shared/k8s-object.js";
-import { isEnvironment, type Environment } from "../../stacks/config/environments.js";
+import { isEnvironment, type Environment } from "../../config/environments.js";
 import { RULES } from "../rules/index.js";
 import { DEFAULT_RULE_OPTIONS, toViolation, type Finding, type Rule, type RuleContext, type RuleOptions, type Violation } from "../types.js";
 import { toK8sObject } from "./to-k8s-object.js";

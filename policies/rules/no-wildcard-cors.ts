@@ -30,7 +30,7 @@ const NGINX = "nginx.ingress.kubernetes.io/";
 /**
  * no-wildcard-cors: no endpoint answers browsers from any origin. vLLM allows every origin unless
  * `--allowed-origins` says otherwise; llama-server (since b10010) allows every origin, echoed back with credentials,
- * unless `--cors-origins` names one (components/engines/contracts/llamacpp-b11206.ts), and one without a restricting
+ * unless `--cors-origins` names one (config/engines/llamacpp-b11206.ts), and one without a restricting
  * `--cors-origins` must at least sit behind an origin-restricting front (see checkLlamaCppFront); ingress-nginx,
  * Gateway API, Istio, env and ConfigMap CORS settings must not contain `*`.
  */

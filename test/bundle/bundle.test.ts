@@ -10,7 +10,7 @@ import { rawManifest } from "../../bundle/images.js";
 import { loadBundle } from "../../bundle/load.js";
 import { resolvePins } from "../../bundle/pins.js";
 import { verifyArchive, verifyBundle } from "../../bundle/verify.js";
-import { loadStackFile } from "../../stacks/config/load.js";
+import { loadStackFile } from "../../config/load.js";
 import { extraGroups } from "../../synth/groups.js";
 import { synthesizeStack } from "../../synth/synthesize.js";
 import { reconcile } from "../../registry/reconcile.js";

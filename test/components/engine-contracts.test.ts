@@ -1,26 +1,23 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { checkEngineContainer, checkMetricNames, checkModelObjects, metricNamesIn } from "../../policies/engine-contracts.js";
 import {
-  checkEngineContainer,
-  checkMetricNames,
-  checkModelObjects,
   contractForImage,
   LLAMACPP_B11206,
-  metricNamesIn,
   pathNeedsKey,
   SUPPORTED_SPECULATIVE_METHODS,
   VLLM_V0_10_2,
   VLLM_V0_11_0,
   type EngineContract,
-} from "../../components/engines/contracts/index.js";
+} from "../../config/engines/index.js";
 import { llamaCppContainer } from "../../components/engines/llamacpp-container.js";
 import { buildModelObjects } from "../../components/engines/model-objects.js";
 import { vllmContainer } from "../../components/engines/vllm-container.js";
 import { buildDashboard } from "../../components/monitoring/dashboard.js";
 import type { K8sObject } from "../../components/shared/k8s-object.js";
-import { parseStackConfig, readStackValues } from "../../stacks/config/load.js";
-import type { ResolvedLlamaCppModel, ResolvedVllmModel, StackConfig } from "../../stacks/config/types.js";
+import { parseStackConfig, readStackValues } from "../../config/load.js";
+import type { ResolvedLlamaCppModel, ResolvedVllmModel, StackConfig } from "../../config/types.js";
 import { DIGEST, llamaModel, SHA, stackValues, vllmModel } from "../helpers/stack-values.js";
 
 type Json = Record<string, any>;

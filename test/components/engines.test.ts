@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { buildModelObjects } from "../../components/engines/model-objects.js";
 import type { K8sObject } from "../../components/shared/k8s-object.js";
 import { buildNamespaceObjects } from "../../components/stack/stack-objects.js";
-import { parseStackConfig } from "../../stacks/config/load.js";
-import type { StackConfig } from "../../stacks/config/types.js";
+import { parseStackConfig } from "../../config/load.js";
+import type { StackConfig } from "../../config/types.js";
 import { validateObjects } from "../../synth/validate.js";
 import { DIGEST, llamaModel, SHA, stackValues, vllmModel } from "../helpers/stack-values.js";
 

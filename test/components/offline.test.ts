@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { bundleContents } from "../../components/offline/contents.js";
-import { parseStackConfig } from "../../stacks/config/load.js";
+import { parseStackConfig } from "../../config/load.js";
 import { DIGEST, SHA, stackValues, vllmModel, llamaModel } from "../helpers/stack-values.js";
 import { resolve, runProgram } from "../helpers/pulumi-program.js";
 

@@ -5,9 +5,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadStackFile, parseStackConfig, readStackValues } from "../../stacks/config/load.js";
-import { ConfigError, type ConfigProblem } from "../../stacks/config/problems.js";
-import type { ResolvedVllmModel } from "../../stacks/config/types.js";
+import { loadStackFile, parseStackConfig, readStackValues } from "../../config/load.js";
+import { ConfigError, type ConfigProblem } from "../../config/problems.js";
+import type { ResolvedVllmModel } from "../../config/types.js";
 import { DIGEST, llamaModel, problemsOf, SHA, stackValues, vllmModel } from "../helpers/stack-values.js";
 
 const FILE = "Pulumi.test.yaml";

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
-import { loadStackFile, parseStackConfig } from "../../stacks/config/load.js";
-import { STACK_FILE_MAX_BYTES, STACK_FILE_MAX_DEPTH } from "../../stacks/config/limits.js";
-import { ConfigError, renderValue } from "../../stacks/config/problems.js";
+import { loadStackFile, parseStackConfig } from "../../config/load.js";
+import { STACK_FILE_MAX_BYTES, STACK_FILE_MAX_DEPTH } from "../../config/limits.js";
+import { ConfigError, renderValue } from "../../config/problems.js";
 import { problemsOf, stackValues, vllmModel, llamaModel } from "../helpers/stack-values.js";
 
 const FILE = "Pulumi.test.yaml";

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadStackFile, parseStackConfig, valuesFromPulumiConfig } from "../../stacks/config/load.js";
-import { ConfigError, type ConfigProblem } from "../../stacks/config/problems.js";
+import { loadStackFile, parseStackConfig, valuesFromPulumiConfig } from "../../config/load.js";
+import { ConfigError, type ConfigProblem } from "../../config/problems.js";
 import { DIGEST, llamaModel, problemsOf, SHA, stackValues, vllmModel } from "../helpers/stack-values.js";
 
 const FILE = "Pulumi.test.yaml";

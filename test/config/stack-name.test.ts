@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { stackFileName, StackNameError } from "../../stacks/config/load.js";
-import { ConfigError } from "../../stacks/config/problems.js";
-import { stackNameProblem } from "../../stacks/config/stack-name.js";
+import { stackFileName, StackNameError } from "../../config/load.js";
+import { ConfigError } from "../../config/problems.js";
+import { stackNameProblem } from "../../config/stack-name.js";
 
 const BIN = join(import.meta.dirname, "../../bin/modelfleet.js");
 

@@ -1,8 +1,8 @@
 import { Application } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1";
 import { describe, expect, it } from "vitest";
 import { APPLICATION_FILE, ARGOCD_NAMESPACE, buildArgoApplication, buildKustomization } from "../../components/gitops/argo-application.js";
-import { parseStackConfig } from "../../stacks/config/load.js";
-import type { StackConfig } from "../../stacks/config/types.js";
+import { parseStackConfig } from "../../config/load.js";
+import type { StackConfig } from "../../config/types.js";
 import { stackValues } from "../helpers/stack-values.js";
 
 type Json = Record<string, any>;

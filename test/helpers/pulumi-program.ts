@@ -6,10 +6,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { readStackValues } from "../../stacks/config/load.js";
+import { readStackValues } from "../../config/load.js";
 import { defineStack, type StackOutputs } from "../../stacks/program.js";
 import { loadPulumiStackConfig, loadStackSecrets } from "../../stacks/pulumi-config.js";
-import type { StackConfig } from "../../stacks/config/types.js";
+import type { StackConfig } from "../../config/types.js";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
 /** What the mocked RandomPassword returns, so tests can find it where it must (and must not) appear. */

@@ -2,9 +2,9 @@
  * Stack config values for tests: a valid `modelfleet:` map per environment, to be changed one key at a time so each
  * test shows exactly which input breaks which rule.
  */
-import type { Environment } from "../../stacks/config/environments.js";
-import { parseStackConfig } from "../../stacks/config/load.js";
-import { ConfigError, type ConfigProblem } from "../../stacks/config/problems.js";
+import type { Environment } from "../../config/environments.js";
+import { parseStackConfig } from "../../config/load.js";
+import { ConfigError, type ConfigProblem } from "../../config/problems.js";
 
 export const DIGEST = `sha256:${"a".repeat(64)}`;
 export const SHA = "c1899de289a04d12100db370d81485cdf75e47ca";

@@ -3,8 +3,8 @@ import { ConfigMap } from "kubernetes-models/v1";
 import { describe, expect, it } from "vitest";
 import { buildDashboard, buildDashboardConfigMap, DASHBOARD_LABEL, gpuUtilization } from "../../components/monitoring/dashboard.js";
 import { buildPrometheusRules } from "../../components/monitoring/prometheus-rules.js";
-import { parseStackConfig } from "../../stacks/config/load.js";
-import type { StackConfig } from "../../stacks/config/types.js";
+import { parseStackConfig } from "../../config/load.js";
+import type { StackConfig } from "../../config/types.js";
 import { llamaModel, stackValues, vllmModel } from "../helpers/stack-values.js";
 
 type Json = Record<string, any>;

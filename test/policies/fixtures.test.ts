@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkPaths } from "../../policies/check.js";
 import { RULE_IDS, type RuleId } from "../../policies/types.js";
-import { isEnvironment, type Environment } from "../../stacks/config/environments.js";
+import { isEnvironment, type Environment } from "../../config/environments.js";
 
 /**
  * Table-driven over test/fixtures/policies/<rule>/{pass,fail}/*.yaml: one case per file, so adding a fixture adds a

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readStackValues } from "../../stacks/config/load.js";
+import { readStackValues } from "../../config/load.js";
 import { ROOT, runProgram, SECRET_SIG, type ProgramRun, type RegisteredResource } from "../helpers/pulumi-program.js";
 import { operatorSecrets } from "../helpers/stack-values.js";
 

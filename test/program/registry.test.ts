@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildRegistryObjects } from "../../components/registry/objects.js";
 import { RegistryDatabase } from "../../components/registry/registry-database.js";
 import { GENERATED_PASSWORD, installMocks, resolve, runProgram, SECRET_SIG, type ProgramRun, type RegisteredResource } from "../helpers/pulumi-program.js";
-import { parseStackConfig } from "../../stacks/config/load.js";
+import { parseStackConfig } from "../../config/load.js";
 import { operatorSecrets, stackValues } from "../helpers/stack-values.js";
 
 const K8S = "kubernetes:";

@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { reconcile } from "../../registry/reconcile.js";
-import { loadStackFile } from "../../stacks/config/load.js";
-import type { StackConfig } from "../../stacks/config/types.js";
-import { readinessGate } from "../../stacks/promote/gate.js";
-import { diffStacks } from "../../stacks/promote/diff.js";
-import { affectedModels, promote, PromoteError } from "../../stacks/promote/promote.js";
-import { readStackValues } from "../../stacks/config/load.js";
+import { loadStackFile } from "../../config/load.js";
+import type { StackConfig } from "../../config/types.js";
+import { readinessGate } from "../../promote/gate.js";
+import { diffStacks } from "../../promote/diff.js";
+import { affectedModels, promote, PromoteError } from "../../promote/promote.js";
+import { readStackValues } from "../../config/load.js";
 import { useRegistryDatabase } from "../registry/support.js";
 import { promoteCli } from "./support.js";
 

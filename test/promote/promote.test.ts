@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { reconcile } from "../../registry/reconcile.js";
-import { loadStackFile, readStackValues } from "../../stacks/config/load.js";
-import { PROMOTABLE_MODEL_KEYS, PROMOTABLE_STACK_KEYS } from "../../stacks/promote/promotable.js";
-import { affectedModels, promote, PromoteError } from "../../stacks/promote/promote.js";
-import { diffStacks } from "../../stacks/promote/diff.js";
+import { loadStackFile, readStackValues } from "../../config/load.js";
+import { PROMOTABLE_MODEL_KEYS, PROMOTABLE_STACK_KEYS } from "../../promote/promotable.js";
+import { affectedModels, promote, PromoteError } from "../../promote/promote.js";
+import { diffStacks } from "../../promote/diff.js";
 import { useRegistryDatabase } from "../registry/support.js";
 import { promoteCli } from "./support.js";
 

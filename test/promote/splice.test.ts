@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseDocument, type Document } from "yaml";
-import { applyChanges } from "../../stacks/promote/apply.js";
-import { detectStyle, spliceDocument } from "../../stacks/promote/splice.js";
+import { applyChanges } from "../../promote/apply.js";
+import { detectStyle, spliceDocument } from "../../promote/splice.js";
 
 /** Given a file and an in-place edit of its Document, the spliced text (or undefined when splicing declines). */
 function splice(text: string, edit: (doc: Document) => void): string | undefined {

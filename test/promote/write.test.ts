@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { lockPathFor } from "../../files/stack-file-write.js";
-import { readStackValues } from "../../stacks/config/load.js";
-import { promote, PromoteError } from "../../stacks/promote/promote.js";
+import { readStackValues } from "../../config/load.js";
+import { promote, PromoteError } from "../../promote/promote.js";
 import { promoteCli } from "./support.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "promote");

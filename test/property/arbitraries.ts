@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { stringify } from "yaml";
-import { readStackValues } from "../../stacks/config/load.js";
+import { readStackValues } from "../../config/load.js";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
 export const STACKS = ["development", "staging", "production"] as const;

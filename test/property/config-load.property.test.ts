@@ -1,5 +1,5 @@
 /**
- * Property 1: the config loader (stacks/config/load.ts) either returns a StackConfig or throws its ConfigError —
+ * Property 1: the config loader (config/load.ts) either returns a StackConfig or throws its ConfigError —
  * never another exception — for any mutation of the shipped stack files, any hostile YAML text and any Pulumi
  * config map; its message never contains an injected secret, stays short, and it answers quickly.
  * Replay a failure: see test/property/README.md (seed and path are printed by fast-check).
@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadStackFile, parseStackConfig, readStackValues, valuesFromPulumiConfig } from "../../stacks/config/load.js";
-import { ConfigError } from "../../stacks/config/problems.js";
-import type { StackConfig } from "../../stacks/config/types.js";
+import { loadStackFile, parseStackConfig, readStackValues, valuesFromPulumiConfig } from "../../config/load.js";
+import { ConfigError } from "../../config/problems.js";
+import type { StackConfig } from "../../config/types.js";
 import { leakedSecrets, SECRET_MARKER, stackTextCase, stackValuesCase } from "./arbitraries.js";
 import { propertyParams } from "./params.js";
 

@@ -10,6 +10,8 @@ import { migrateDown, migrateUp, migrationStatus } from "../../registry/migrate.
 import { runPsql, useRegistryDatabase } from "./support.js";
 
 const FIRST = "0001_create-model-registry-entries";
+const NOTIFY = "0002_notify-model-registry-changes";
+const ALL = [FIRST, NOTIFY];
 const ctx = useRegistryDatabase();
 
 /** Everything in schema `public` except node-pg-migrate's bookkeeping table, as comparable text. */
@@ -47,7 +49,7 @@ beforeAll(async () => {
   brokenDir = await mkdtemp(join(tmpdir(), "modelfleet-migrations-"));
   await cp(MIGRATIONS_DIR, brokenDir, { recursive: true });
   await writeFile(
-    join(brokenDir, "0002_broken.sql"),
+    join(brokenDir, "0099_broken.sql"),
     "-- Up Migration\nALTER TABLE model_registry_entries ADD COLUMN broken int;\nSELECT no_such_function();\n" +
       "-- Down Migration\nALTER TABLE model_registry_entries DROP COLUMN broken;\n",
   );
@@ -66,18 +68,18 @@ describe("migrations through node-pg-migrate", () => {
     expect(await schemaOf(client)).toEqual([]);
 
     // When migrating up, down and up again
-    expect(await migrateUp(client)).toEqual([FIRST]);
+    expect(await migrateUp(client)).toEqual(ALL);
     const firstUp = await schemaOf(client);
     expect(await migrateUp(client)).toEqual([]);
-    expect(await migrateDown(client)).toEqual([FIRST]);
+    expect(await migrateDown(client, { count: 2 })).toEqual([NOTIFY, FIRST]);
     const afterDown = await schemaOf(client);
-    expect(await migrateUp(client)).toEqual([FIRST]);
+    expect(await migrateUp(client)).toEqual(ALL);
 
     // Then down removed everything up created, and the second up recreated the same schema
     expect(firstUp.length).toBeGreaterThan(20);
     expect(afterDown).toEqual([]);
     expect(await schemaOf(client)).toEqual(firstUp);
-    expect(await appliedNames(client)).toEqual([FIRST]);
+    expect(await appliedNames(client)).toEqual(ALL);
   });
 
   it("creates the table, constraints, partial index, trigger and view the router relies on", async () => {
@@ -94,6 +96,75 @@ describe("migrations through node-pg-migrate", () => {
     has(/^index CREATE INDEX model_registry_entries_routable_idx .* WHERE \(deployment_status = 'ready'::text\)$/);
     has(/^trigger model_registry_entries_touch_updated_at CREATE TRIGGER \S+ BEFORE UPDATE ON public.model_registry_entries FOR EACH ROW/);
     has(/^view routable_models /);
+  });
+
+  it("0002 adds the change-notification function and triggers, and its down removes exactly them", async () => {
+    // Given a migrated database
+    const { client } = await ctx.migratedDb();
+    const notifyItems = migratedSchema.filter((item) => item.includes("notify"));
+    expect(notifyItems).toEqual([
+      "function model_registry_entries_notify_change()",
+      expect.stringMatching(/^trigger model_registry_entries_notify_change CREATE TRIGGER \S+ AFTER INSERT OR DELETE OR UPDATE ON public.model_registry_entries FOR EACH ROW /),
+      expect.stringMatching(/^trigger model_registry_entries_notify_truncate CREATE TRIGGER \S+ AFTER TRUNCATE ON public.model_registry_entries FOR EACH STATEMENT /),
+    ]);
+
+    // When reverting the newest migration only, then applying it again
+    expect(await migrateDown(client)).toEqual([NOTIFY]);
+    const afterDown = await schemaOf(client);
+    expect(await migrateUp(client)).toEqual([NOTIFY]);
+
+    // Then down left 0001's schema untouched, and up restored the same schema
+    expect(afterDown).toEqual(migratedSchema.filter((item) => !item.includes("notify")));
+    expect(await schemaOf(client)).toEqual(migratedSchema);
+  });
+
+  it("notifies model_registry_changed on exactly the changes a router depends on, after commit", async () => {
+    // Given a migrated database and a second session listening on the channel
+    const { db, client } = await ctx.migratedDb();
+    const listener = await ctx.connectTo(db);
+    const received: unknown[] = [];
+    listener.on("notification", (message) => {
+      if (message.channel === "model_registry_changed") received.push(JSON.parse(message.payload ?? "null"));
+    });
+    await listener.query("LISTEN model_registry_changed");
+    const insert = `INSERT INTO model_registry_entries (model_name, engine, served_model_name, deployment_endpoint,
+      deployment_status, deployment_environment, deployment_namespace) VALUES ('m', 'vllm', 'm', 'm:8000', 'ready', 'staging', 'ns')`;
+
+    // When rows change in ways that matter and in ways that do not
+    await client.query(insert);
+    await client.query("UPDATE model_registry_entries SET served_model_name = 'other', deployment_namespace = 'ns2'");
+    await client.query("UPDATE model_registry_entries SET deployment_status = 'ready'");
+    await client.query("UPDATE model_registry_entries SET last_health_check_at = now()");
+    await client.query("UPDATE model_registry_entries SET deployment_endpoint = 'm2:8000'");
+    await client.query(`UPDATE model_registry_entries SET image_digest = 'sha256:${"c".repeat(64)}'`);
+    await client.query("UPDATE model_registry_entries SET deployment_status = 'disabled', disabled_by = 'operator'");
+    await client.query("UPDATE model_registry_entries SET disabled_by = 'reconcile'");
+    await client.query("UPDATE model_registry_entries SET deployment_environment = 'production'");
+    await client.query("BEGIN");
+    await client.query("DELETE FROM model_registry_entries");
+    const beforeCommit = received.length;
+    await client.query("COMMIT");
+    await client.query(insert);
+    await client.query("TRUNCATE model_registry_entries");
+    await listener.query("SELECT 1"); // every notification sent before this round trip has arrived
+
+    // Then each relevant change sent one small payload (model, environment, op), irrelevant ones none, and a
+    // delete inside a transaction was sent only at its commit
+    const update = { model: "m", environment: "staging", op: "update" };
+    expect(received).toEqual([
+      { model: "m", environment: "staging", op: "insert" },
+      update, // last health check
+      update, // endpoint
+      update, // image digest
+      update, // disabled
+      update, // disabled_by
+      { model: "m", environment: "staging", op: "delete" },
+      { model: "m", environment: "production", op: "insert" },
+      { model: "m", environment: "production", op: "delete" },
+      { model: "m", environment: "staging", op: "insert" },
+      { model: null, environment: null, op: "truncate" },
+    ]);
+    expect(beforeCommit).toBe(7);
   });
 
   it.each([
@@ -137,26 +208,27 @@ describe("migrations through node-pg-migrate", () => {
   it("leaves a migrated schema as it was when the next migration fails", async () => {
     const { client } = await ctx.migratedDb();
     const before = await schemaOf(client);
-    await expect(migrateUp(client, { dir: brokenDir })).rejects.toThrow(/0002_broken/);
+    await expect(migrateUp(client, { dir: brokenDir })).rejects.toThrow(/0099_broken/);
     expect(await schemaOf(client)).toEqual(before);
     expect((await migrationStatus(client, { dir: brokenDir })).map((s) => [s.name, s.appliedAt !== null])).toEqual([
       [FIRST, true],
-      ["0002_broken", false],
+      [NOTIFY, true],
+      ["0099_broken", false],
     ]);
   });
 
   it("reports pending and applied migrations", async () => {
     const { client } = await ctx.emptyDb();
-    expect(await migrationStatus(client)).toEqual([{ name: FIRST, appliedAt: null, known: true }]);
+    expect(await migrationStatus(client)).toEqual(ALL.map((name) => ({ name, appliedAt: null, known: true })));
     await migrateUp(client);
-    const [state] = await migrationStatus(client);
-    expect(state?.appliedAt).toBeInstanceOf(Date);
+    const states = await migrationStatus(client);
+    expect(states.map((state) => state.appliedAt instanceof Date)).toEqual([true, true]);
   });
 
   it("rejects a down count below 1 without touching the database", async () => {
     const { client } = await ctx.migratedDb();
     await expect(migrateDown(client, { count: 0 })).rejects.toThrow(/count 0 must be a whole number of at least 1/);
-    expect(await appliedNames(client)).toEqual([FIRST]);
+    expect(await appliedNames(client)).toEqual(ALL);
   });
 });
 
@@ -173,15 +245,17 @@ describe("in-cluster migration script (psql)", () => {
     // Then the schema equals node-pg-migrate's, recorded once, and the library agrees nothing is pending
     expect(first.exitCode, first.stderr).toBe(0);
     expect(first.stdout).toContain(`migration ${FIRST}: applying`);
+    expect(first.stdout).toContain(`migration ${NOTIFY}: applying`);
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.stdout).toContain(`migration ${FIRST}: already applied`);
+    expect(second.stdout).toContain(`migration ${NOTIFY}: already applied`);
     expect(await schemaOf(client)).toEqual(migratedSchema);
-    expect(await appliedNames(client)).toEqual([FIRST]);
-    expect((await migrationStatus(client)).map((s) => s.appliedAt !== null)).toEqual([true]);
+    expect(await appliedNames(client)).toEqual(ALL);
+    expect((await migrationStatus(client)).map((s) => s.appliedAt !== null)).toEqual([true, true]);
     expect(await migrateUp(client)).toEqual([]);
 
     // And node-pg-migrate can revert what the script applied, after which the script applies it again
-    expect(await migrateDown(client)).toEqual([FIRST]);
+    expect(await migrateDown(client, { count: 2 })).toEqual([NOTIFY, FIRST]);
     expect((await runPsql(ctx.server(), db, script)).exitCode).toBe(0);
     expect(await schemaOf(client)).toEqual(migratedSchema);
   });
@@ -190,7 +264,7 @@ describe("in-cluster migration script (psql)", () => {
     const { db, client } = await ctx.migratedDb();
     const result = await runPsql(ctx.server(), db, migrationPsqlScript(readMigrationFiles()));
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(await appliedNames(client)).toEqual([FIRST]);
+    expect(await appliedNames(client)).toEqual(ALL);
   });
 
   it("rolls everything back and exits non-zero when a migration fails", async () => {
@@ -212,8 +286,8 @@ describe("in-cluster migration script (psql)", () => {
       runPsql(ctx.server(), db, script),
     ]);
     expect([psql1.exitCode, psql2.exitCode]).toEqual([0, 0]);
-    expect(applied.length).toBeLessThanOrEqual(1);
-    expect(await appliedNames(client)).toEqual([FIRST]);
+    expect(applied.length === 0 || applied.length === ALL.length).toBe(true);
+    expect(await appliedNames(client)).toEqual(ALL);
     expect(await schemaOf(client)).toEqual(migratedSchema);
   });
 

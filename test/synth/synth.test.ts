@@ -6,7 +6,7 @@ import { execa } from "execa";
 import { parseAllDocuments } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import type { K8sObject } from "../../components/shared/k8s-object.js";
-import { loadStackFile } from "../../stacks/config/load.js";
+import { loadStackFile } from "../../config/load.js";
 import { SynthError } from "../../synth/errors.js";
 import { runSynth } from "../../synth/run.js";
 import { synthesizeStack } from "../../synth/synthesize.js";

@@ -1,4 +1,4 @@
-import { parseImageRef } from "../../../stacks/config/image-ref.js";
+import { parseImageRef } from "../../../config/image-ref.js";
 import { isCredentialLike, shown } from "../../display.js";
 import { asString, containersOf, podTemplate } from "../../k8s.js";
 import { defineRule, type Finding } from "../../types.js";
@@ -6,7 +6,7 @@ import { defineRule, type Finding } from "../../types.js";
 /**
  * image-digest: every container image is pinned by digest, so what was tested is what runs and a re-pushed tag
  * cannot change a running model. Mandatory in staging and production (the stack config already requires pins
- * there, stacks/profiles.ts), advisory in development.
+ * there, config/profiles.ts), advisory in development.
  */
 export const imageDigest = defineRule({
   id: "image-digest",

@@ -10,7 +10,7 @@ const WHY: Record<string, string> = {
 
 /**
  * probes: inference and GPU containers in long-running workloads declare startup, readiness and liveness probes.
- * The startup probe's budget (failureThreshold × periodSeconds) comes from components/shared/startup-budget.ts.
+ * The startup probe's budget (failureThreshold × periodSeconds) comes from config/startup-budget.ts.
  */
 export const probes = defineRule({
   id: "probes",

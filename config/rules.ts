@@ -1,5 +1,5 @@
-import { contractForImage, SUPPORTED_SPECULATIVE_METHODS } from "../../components/engines/contracts/index.js";
-import { PROFILES } from "../profiles.js";
+import { contractForImage, SUPPORTED_SPECULATIVE_METHODS } from "./engines/index.js";
+import { PROFILES } from "./profiles.js";
 import { parseImageRef, type ImageRef } from "./image-ref.js";
 import { holdsCredential, renderValue, type ConfigProblem } from "./problems.js";
 import type { RawModel, RawStackConfig } from "./schema.js";

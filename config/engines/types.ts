@@ -1,6 +1,6 @@
 /**
  * An engine contract: what one engine version accepts and does, as data read from that version's source. The
- * builders render only what a contract allows, and `checkEngineContainer` (check.ts) parses a rendered container
+ * builders render only what a contract allows, and `checkEngineContainer` (policies/engine-contracts.ts) parses a rendered container
  * back against it. Every fact names its source (file and tag/commit of the engine) in a comment next to it.
  */
 

@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { SUPPORTED_SPECULATIVE_METHODS } from "../../components/engines/contracts/index.js";
+import { SUPPORTED_SPECULATIVE_METHODS } from "./engines/index.js";
 import { ENVIRONMENTS } from "./environments.js";
 import { CONFIG_LIST_MAX_ITEMS, CONFIG_NUMBER_LIMITS, CONFIG_PATH_MAX_LENGTH, CONFIG_STRING_MAX_LENGTH, MODEL_NAME_MAX_LENGTH } from "./limits.js";
 
 /**
  * The shape of the `modelfleet:` keys in `Pulumi.<stack>.yaml`. Shape only: defaults come from the environment
- * profile (stacks/profiles.ts, applied in resolve.ts) and rules that span fields live in rules.ts, so each concern
+ * profile (config/profiles.ts, applied in resolve.ts) and rules that span fields live in rules.ts, so each concern
  * has one home. Objects are strict so a misspelt key is an error, not a silently ignored setting.
  *
  * Keys marked `.meta({ promotable: true })` are the ones `modelfleet promote` copies from one stack to the next

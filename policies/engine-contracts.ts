@@ -1,8 +1,8 @@
-import type { ImageRef } from "../../../stacks/config/image-ref.js";
-import type { K8sObject } from "../../shared/k8s-object.js";
-import { canonicalFlag, pathNeedsKey } from "./flags.js";
-import { contractForImage } from "./registry.js";
-import type { ContractProblem, EngineContract, ValueFormat } from "./types.js";
+import type { ImageRef } from "../config/image-ref.js";
+import type { K8sObject } from "../components/shared/k8s-object.js";
+import { canonicalFlag, pathNeedsKey } from "../config/engines/flags.js";
+import { contractForImage } from "../config/engines/registry.js";
+import type { ContractProblem, EngineContract, ValueFormat } from "../config/engines/types.js";
 
 /** The parts of a rendered Kubernetes container the contract speaks about. */
 export interface RenderedContainer {
@@ -209,7 +209,7 @@ export function checkMetricNames(contract: EngineContract, names: readonly strin
   const known = new Set(contract.metrics.names);
   return names
     .filter((name) => !known.has(name) && !known.has(name.replace(/_(bucket|sum|count|created)$/, "")))
-    .map((name) => ({ subject: name, message: `metric ${name} is not exported by ${contract.engine} ${contract.version} (${contract.metrics.path}); a query on it is always empty. Fix: use one of the engine's names (components/engines/contracts/).` }));
+    .map((name) => ({ subject: name, message: `metric ${name} is not exported by ${contract.engine} ${contract.version} (${contract.metrics.path}); a query on it is always empty. Fix: use one of the engine's names (config/engines/).` }));
 }
 
 export interface ObjectProblem extends ContractProblem {

@@ -52,3 +52,6 @@ export function preview(value: string, max = PREVIEW_MAX_CHARS): string {
   if (value.length <= max) return JSON.stringify(value);
   return `${JSON.stringify(value.slice(0, max))}…(${value.length} chars)`;
 }
+
+/** Default freshness threshold: a ready registry entry whose last health check is older stops being routable. */
+export const DEFAULT_STALE_AFTER_SECONDS = 90;

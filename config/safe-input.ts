@@ -7,7 +7,7 @@ import { isAlias, isCollection, isPair, type Document } from "yaml";
  * socket or directory is refused; a symlink is followed only to a regular file), size checked on the open file
  * before a byte is read, text refused when it is binary (NUL bytes, invalid UTF-8), and parsed documents checked for
  * nesting depth, alias count and document count before they are converted. Every check is linear in the input.
- * The limits themselves are the callers' (stacks/config/limits.ts, policies/check.ts).
+ * The limits themselves are the callers' (config/limits.ts, policies/check.ts).
  */
 
 export type InputProblem = "not-regular-file" | "too-large" | "binary" | "too-deep" | "too-many-aliases" | "too-many-documents" | "unreadable";

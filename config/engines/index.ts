@@ -10,7 +10,6 @@ export {
   engineVersionOfTag,
   type ContractLookup,
 } from "./registry.js";
-export { checkEngineContainer, checkMetricNames, checkModelObjects, metricNamesIn, type ObjectProblem } from "./check.js";
 export { LLAMACPP_B11206 } from "./llamacpp-b11206.js";
 export { VLLM_V0_10_2 } from "./vllm-v0.10.2.js";
 export { VLLM_V0_11_0 } from "./vllm-v0.11.0.js";

@@ -1,4 +1,4 @@
-/** The environments a stack can be. Closed set: adding one means adding its profile in stacks/profiles.ts. */
+/** The environments a stack can be. Closed set: adding one means adding its profile in config/profiles.ts. */
 export const ENVIRONMENTS = ["development", "staging", "production"] as const;
 
 export type Environment = (typeof ENVIRONMENTS)[number];

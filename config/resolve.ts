@@ -1,5 +1,5 @@
-import { startupBudgetSeconds } from "../../components/shared/startup-budget.js";
-import { PROFILES } from "../profiles.js";
+import { startupBudgetSeconds } from "./startup-budget.js";
+import { PROFILES } from "./profiles.js";
 import { mirrorImageRef, type ImageRef } from "./image-ref.js";
 import type { RawModel, RawStackConfig } from "./schema.js";
 import type { ModelCache, ModelSource, ResolvedModel, ResolvedModelCommon, StackConfig, StackContext } from "./types.js";
@@ -16,8 +16,8 @@ const DEFAULT_GPU_TOLERATIONS = [{ key: "nvidia.com/gpu", operator: "Exists", ef
 const DEFAULT_ROUTER_LABELS = { "app.kubernetes.io/name": "modelfleet-router" } as const;
 const DEFAULT_MONITORING_NAMESPACE = "monitoring";
 const DEFAULT_REGISTRY_STORAGE_GIB = 10;
-export { DEFAULT_STALE_AFTER_SECONDS } from "../../registry/route.js";
-import { DEFAULT_STALE_AFTER_SECONDS } from "../../registry/route.js";
+export { DEFAULT_STALE_AFTER_SECONDS } from "./limits.js";
+import { DEFAULT_STALE_AFTER_SECONDS } from "./limits.js";
 
 export function serviceName(model: string, environment: string): string {
   return `${model}-${environment}`;

@@ -1,4 +1,4 @@
-import { parseImageRef, type ImageRef } from "../../../stacks/config/image-ref.js";
+import { parseImageRef, type ImageRef } from "../image-ref.js";
 import { LLAMACPP_B11206 } from "./llamacpp-b11206.js";
 import type { EngineContract } from "./types.js";
 import { VLLM_SPECULATIVE_METHODS } from "./vllm-common.js";

@@ -207,7 +207,7 @@ function inputProblem(file: string, message: string): ConfigError {
 
 /**
  * The `modelfleet:` keys of a stack file's `config:` map, namespace stripped; other namespaces are left out. The text
- * is checked against the limits of stacks/config/limits.ts (size, binary content, one document, nesting depth,
+ * is checked against the limits of config/limits.ts (size, binary content, one document, nesting depth,
  * aliases) before it is converted, so a hostile file is refused in linear time.
  */
 export function readStackValues(text: string, file: string): Record<string, unknown> {

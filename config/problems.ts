@@ -1,4 +1,4 @@
-import { looksLikeCredential } from "../../secrets/redact.js";
+import { looksLikeCredential } from "../secrets/redact.js";
 
 /** One thing wrong with a stack config, found while parsing; all of them are reported together. */
 export interface ConfigProblem {

@@ -1,8 +1,8 @@
-import type { Environment } from "./config/environments.js";
+import type { Environment } from "./environments.js";
 
 /**
  * What each environment defaults to. A stack file overrides any of these per key; production's safety floor
- * (API key, replicas, digests) is enforced by rules in stacks/config/rules.ts, not only defaulted here.
+ * (API key, replicas, digests) is enforced by rules in config/rules.ts, not only defaulted here.
  */
 export interface EnvironmentProfile {
   /** Replicas per model when the model does not say. */

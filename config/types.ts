@@ -1,6 +1,6 @@
 import type { Environment } from "./environments.js";
 import type { ImageRef } from "./image-ref.js";
-import type { SUPPORTED_SPECULATIVE_METHODS } from "../../components/engines/contracts/index.js";
+import type { SUPPORTED_SPECULATIVE_METHODS } from "./engines/index.js";
 
 /** A `--speculative-config` method every pinned vLLM runs. */
 export type SpeculativeMethod = (typeof SUPPORTED_SPECULATIVE_METHODS)[number];

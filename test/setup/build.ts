@@ -1,0 +1,37 @@
+/**
+ * Vitest global setup: tests that run the CLI or the Pulumi program as a user would run the compiled JavaScript in
+ * build/ (bin/modelfleet.js, Pulumi.yaml `main`), so build/ must match the sources. Recompiles (incrementally) when
+ * any source file is newer than the last build; a type error fails the run here, before any test.
+ */
+import { execFileSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+/** The folders tsconfig.build.json compiles. */
+const SOURCE_DIRS = ["config", "components", "stacks", "promote", "policies", "cli", "registry", "bundle", "synth", "secrets", "files"];
+const STAMP = join(ROOT, "build", ".tsbuildinfo");
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function builtAt(): number {
+  try {
+    return statSync(STAMP).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+export default function setup(): void {
+  const sources = Math.max(...SOURCE_DIRS.map((dir) => newestSource(join(ROOT, dir))), statSync(join(ROOT, "tsconfig.build.json")).mtimeMs);
+  if (sources <= builtAt()) return;
+  execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
+}
