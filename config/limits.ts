@@ -39,6 +39,7 @@ export const CONFIG_NUMBER_LIMITS = {
   tokens: 100_000_000,
   threads: 1_024,
   gpuLayers: 100_000,
+  gpuNodes: 10_000,
 } as const;
 
 /** How much of a bad value a message shows. */

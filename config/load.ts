@@ -6,6 +6,7 @@ import { STACK_FILE_MAX_ALIASES, STACK_FILE_MAX_BYTES, STACK_FILE_MAX_DEPTH, STA
 import { resolveStack } from "./resolve.js";
 import { countDocumentMarkers, InputLimitError, isStackOverflowMessage, mebibytes, readRegularTextFileSync, yamlShapeProblem } from "./safe-input.js";
 import { stackNameProblem } from "./stack-name.js";
+import { checkCapacity } from "./capacity.js";
 import { checkApiKey, checkCors, checkImages, checkLlamaCppCors, checkModels, checkOffline, checkRegistry } from "./rules.js";
 import { SECRET_KEYS, stackConfigSchema, type RawStackConfig } from "./schema.js";
 import type { StackConfig } from "./types.js";
@@ -178,6 +179,7 @@ export function parseStackConfig(values: Record<string, unknown>, file: string, 
   if (!images.images) throw new ConfigError(file, problems);
   const config = resolveStack(raw, stack, file, images.images);
   problems.push(...checkModels(raw, config.models));
+  problems.push(...checkCapacity(config.models, config.gpu.pool, (name) => raw.models.findIndex((m) => m.name === name)));
   if (problems.length > 0) throw new ConfigError(file, problems);
   return config;
 }

@@ -12,6 +12,10 @@ import type { ModelCache, ModelSource, ResolvedModel, ResolvedModelCommon, Stack
 export const SERVICE_PORT = 8000;
 
 const DEFAULT_GPU_NODE_SELECTOR = { "nvidia.com/gpu.present": "true" } as const;
+/** What `modelfleet verify` allows a small completion when the model does not say (the platform's acceptance test). */
+export const DEFAULT_LATENCY_BUDGET_SECONDS = 3;
+/** The node label NVIDIA GPU feature discovery sets to the GPU model. */
+const GPU_PRODUCT_LABEL = "nvidia.com/gpu.product";
 const DEFAULT_GPU_TOLERATIONS = [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }] as const;
 const DEFAULT_ROUTER_LABELS = { "app.kubernetes.io/name": "modelfleet-router" } as const;
 const DEFAULT_MONITORING_NAMESPACE = "monitoring";
@@ -48,9 +52,14 @@ export function resolveContext(raw: RawStackConfig, stack: string, images: Stack
     // An offline site downloads nothing, so the GitOps-side token is not wired there (an hfToken secret still is).
     hfToken: raw.hfToken !== undefined || (raw.gitops?.hfTokenInCredentials === true && offline === undefined),
     gpu: {
-      nodeSelector: raw.gpu?.nodeSelector ?? DEFAULT_GPU_NODE_SELECTOR,
+      // A declared GPU product is selected too, so the pool the capacity check counted is where pods land.
+      nodeSelector: {
+        ...(raw.gpu?.nodeSelector ?? DEFAULT_GPU_NODE_SELECTOR),
+        ...(raw.gpu?.pool?.product ? { [GPU_PRODUCT_LABEL]: raw.gpu.pool.product } : {}),
+      },
       tolerations: raw.gpu?.tolerations ?? DEFAULT_GPU_TOLERATIONS,
       ...(raw.gpu?.runtimeClassName ? { runtimeClassName: raw.gpu.runtimeClassName } : {}),
+      ...(raw.gpu?.pool ? { pool: raw.gpu.pool } : {}),
     },
     router: {
       namespace: raw.router?.namespace ?? raw.namespace,
@@ -104,6 +113,7 @@ export function resolveModel(raw: RawModel, ctx: StackContext): ResolvedModel {
     replicas,
     servedModelName: raw.servedModelName ?? raw.name,
     startupBudgetSeconds: raw.startupBudgetSeconds ?? startupBudgetSeconds(size, profile.startupBudgetFactor),
+    latencyBudgetSeconds: raw.latencyBudgetSeconds ?? DEFAULT_LATENCY_BUDGET_SECONDS,
     // One replica cannot roll without a spare GPU; Recreate frees its GPUs before the new pod needs them.
     strategy: raw.strategy ?? (replicas <= 1 ? "Recreate" : "RollingUpdate"),
     serviceName: serviceName(raw.name, ctx.environment),

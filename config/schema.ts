@@ -135,6 +135,8 @@ const model = z.strictObject({
   servedModelName: text(1).optional().meta(promotable),
   startupBudgetSeconds: z.int().min(60).max(CONFIG_NUMBER_LIMITS.startupBudgetSeconds, `at most ${CONFIG_NUMBER_LIMITS.startupBudgetSeconds}`).optional(),
   strategy: z.enum(["Recreate", "RollingUpdate"]).optional(),
+  /** `modelfleet verify`: a completion must answer within this many seconds. */
+  latencyBudgetSeconds: z.number().positive().max(600, "at most 600").optional(),
   vllm: vllmSettings.optional().meta(promotable),
   llamacpp: llamaCppSettings.optional().meta(promotable),
 });
@@ -167,6 +169,18 @@ export const stackConfigSchema = z.strictObject({
       nodeSelector: labelMap.optional(),
       tolerations: z.array(toleration).max(CONFIG_LIST_MAX_ITEMS, `at most ${CONFIG_LIST_MAX_ITEMS} tolerations`).optional(),
       runtimeClassName: dns1123Label.optional(),
+      /** The GPU nodes this stack may use; models that do not fit are refused before anything is applied. */
+      pool: z
+        .strictObject({
+          nodes: z.int().min(1).max(CONFIG_NUMBER_LIMITS.gpuNodes, `at most ${CONFIG_NUMBER_LIMITS.gpuNodes}`),
+          gpusPerNode: z.int().min(1).max(CONFIG_NUMBER_LIMITS.gpus, `at most ${CONFIG_NUMBER_LIMITS.gpus}`),
+          product: z
+            .string()
+            .max(63, "at most 63 characters (a label value)")
+            .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be a label value such as NVIDIA-A100-SXM4-80GB (the node's nvidia.com/gpu.product)")
+            .optional(),
+        })
+        .optional(),
     })
     .optional(),
   router: z.strictObject({ namespace: dns1123Label.optional(), podLabels: labelMap.optional() }).optional(),

@@ -1,4 +1,5 @@
 import type { Environment } from "./environments.js";
+import type { GpuPool } from "./capacity.js";
 import type { ImageRef } from "./image-ref.js";
 import type { SUPPORTED_SPECULATIVE_METHODS } from "./engines/index.js";
 
@@ -28,6 +29,8 @@ export interface ResolvedModelCommon {
   /** The `model` name clients send; defaults to `name`. */
   readonly servedModelName: string;
   readonly startupBudgetSeconds: number;
+  /** `modelfleet verify`: seconds a small completion may take. @default 3 */
+  readonly latencyBudgetSeconds: number;
   readonly strategy: "Recreate" | "RollingUpdate";
   /** `{name}-{environment}`: Service name and the registry's key. */
   readonly serviceName: string;
@@ -101,6 +104,8 @@ export interface StackContext {
     readonly nodeSelector: Readonly<Record<string, string>>;
     readonly tolerations: readonly Toleration[];
     readonly runtimeClassName?: string;
+    /** The GPU nodes the stack may use (capacity is checked against it); absent when the stack does not declare one. */
+    readonly pool?: GpuPool;
   };
   readonly router: { readonly namespace: string; readonly podLabels: Readonly<Record<string, string>> };
   readonly monitoring: {

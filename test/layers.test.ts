@@ -15,6 +15,7 @@ const RANK: Record<string, number> = {
   synth: 5,
   promote: 5,
   bundle: 6,
+  ops: 6,
   cli: 7,
   stacks: 8,
 };

@@ -1,7 +1,8 @@
 /**
  * Vitest global setup: tests that run the CLI or the Pulumi program as a user would run the compiled JavaScript in
  * build/ (bin/modelfleet.js, Pulumi.yaml `main`), so build/ must match the sources. Recompiles (incrementally) when
- * any source file is newer than the last build; a type error fails the run here, before any test.
+ * any source file is newer than the last build. tsc still emits when a file has type errors; those are reported here
+ * and fail `npm test` in its type-check step, so a test run while one file is half-edited still runs the others.
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
@@ -9,7 +10,7 @@ import { join } from "node:path";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 /** The folders tsconfig.build.json compiles. */
-const SOURCE_DIRS = ["config", "components", "stacks", "promote", "policies", "cli", "registry", "bundle", "synth", "secrets", "files"];
+const SOURCE_DIRS = ["config", "components", "stacks", "promote", "ops", "policies", "cli", "registry", "bundle", "synth", "secrets", "files"];
 const STAMP = join(ROOT, "build", ".tsbuildinfo");
 
 function newestSource(dir: string): number {
@@ -33,5 +34,9 @@ function builtAt(): number {
 export default function setup(): void {
   const sources = Math.max(...SOURCE_DIRS.map((dir) => newestSource(join(ROOT, dir))), statSync(join(ROOT, "tsconfig.build.json")).mtimeMs);
   if (sources <= builtAt()) return;
-  execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
+  try {
+    execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
+  } catch {
+    process.stderr.write("build/: tsc reported type errors (above); the tests run the JavaScript it emitted anyway.\n");
+  }
 }
