@@ -45,16 +45,18 @@ const TABLE = "model_registry_entries";
 const QUALIFIED = `public.${TABLE}`;
 const MIGRATIONS = `public.${MIGRATIONS_TABLE}`;
 
-/** Columns of model_registry_entries (registry/migrations/0001) and of node-pg-migrate's table. */
+/** Columns of model_registry_entries (registry/migrations/0001, 0003) and of node-pg-migrate's table. */
 const ENTRY_COLUMNS = [
   "id", "model_name", "engine", "served_model_name", "image_digest", "deployment_endpoint", "deployment_status",
   "deployment_environment", "deployment_namespace", "managed_by", "disabled_by", "last_health_check_at", "created_at",
   "updated_at",
+  // 0003: a dump from before it has none of these; they restore as NULL (never verified).
+  "last_verified_at", "last_verify_outcome", "last_verify_latency_ms", "last_verified_digest",
 ] as const;
 const MIGRATION_COLUMNS = ["id", "name", "run_on"] as const;
 const DATA_TABLES: Readonly<Record<string, readonly string[]>> = { [TABLE]: ENTRY_COLUMNS, [MIGRATIONS_TABLE]: MIGRATION_COLUMNS };
 /** Columns compared to report a merge conflict: everything but the row id and timestamps. */
-const NOT_COMPARED = new Set(["id", "created_at", "updated_at", "last_health_check_at"]);
+const NOT_COMPARED = new Set(["id", "created_at", "updated_at", "last_health_check_at", "last_verified_at", "last_verify_outcome", "last_verify_latency_ms", "last_verified_digest"]);
 
 /**
  * The registry's own TOC entries, as `pg_restore -l` prints them without the owner: `<desc> <schema> <name>`.
@@ -76,6 +78,9 @@ const REGISTRY_TOC = new Set<string>([
   `INDEX public ${TABLE}_routable_idx`,
   `FUNCTION public ${TABLE}_touch_updated_at()`,
   `TRIGGER public ${TABLE} ${TABLE}_touch_updated_at`,
+  `FUNCTION public ${TABLE}_notify_change()`,
+  `TRIGGER public ${TABLE} ${TABLE}_notify_change`,
+  `TRIGGER public ${TABLE} ${TABLE}_notify_truncate`,
   `VIEW public routable_models`,
   `COMMENT public TABLE ${TABLE}`,
   ...ENTRY_COLUMNS.map((column) => `COMMENT public COLUMN ${TABLE}.${column}`),

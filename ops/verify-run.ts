@@ -7,6 +7,9 @@ import { loadStackFile, stackFileName } from "../config/load.js";
 import { ConfigError } from "../config/problems.js";
 import { stackNameProblem } from "../config/stack-name.js";
 import type { StackConfig } from "../config/types.js";
+import { resolveDatabaseUrl, withConnection } from "../registry/connection.js";
+import { isRegistryError } from "../registry/errors.js";
+import { recordVerification } from "../registry/verifications.js";
 import { verifyModel, type VerifyResult } from "./verify.js";
 
 /** The environment variable verify reads the engines' API key from (never a flag: argv is visible in `ps`). */
@@ -25,6 +28,10 @@ export interface VerifyRunOptions {
   readonly json?: boolean;
   /** Timeout of /health and /v1/models in ms. @default 10000 */
   readonly probeTimeoutMs?: number;
+  /** Record each result on the model's registry entry (what `promote --require-verified` reads). @default false */
+  readonly record?: boolean;
+  /** Registry database URL for `record`. @default MODELFLEET_DB_URL */
+  readonly dbUrl?: string;
 }
 
 export interface VerifyRunIo {
@@ -86,6 +93,15 @@ export async function runVerify(options: VerifyRunOptions, io: VerifyRunIo): Pro
   if (config.apiKey !== "none" && apiKey === undefined) {
     return usage(io, `the ${config.stack} stack's engines require an API key; set ${API_KEY_ENV} (e.g. from \`pulumi stack output\` or your secret store) and run again`);
   }
+  let dbUrl: string | undefined;
+  if (options.record) {
+    try {
+      dbUrl = resolveDatabaseUrl(options.dbUrl, io.env);
+    } catch (error) {
+      if (isRegistryError(error)) return usage(io, `--record: ${error.message}`);
+      throw error;
+    }
+  }
   const results: VerifyResult[] = [];
   for (const model of models) {
     const baseUrl = options.endpointOverride ?? `http://${model.endpoint}`;
@@ -97,5 +113,21 @@ export async function runVerify(options: VerifyRunOptions, io: VerifyRunIo): Pro
     );
   }
   io.stdout(options.json ? `${JSON.stringify({ stack: config.stack, results }, null, 2)}\n` : formatResults(results));
+  if (dbUrl !== undefined) {
+    const unregistered = await withConnection(dbUrl, async (client) => {
+      const missing: string[] = [];
+      for (const r of results) {
+        const outcome = r.ok ? "passed" : "failed";
+        const recorded = await recordVerification(client, { model: r.model, environment: config.environment, outcome, ...(r.completionMs === undefined ? {} : { latencyMs: r.completionMs }) });
+        if (!recorded) missing.push(r.model);
+      }
+      return missing;
+    });
+    if (unregistered.length > 0) {
+      io.stderr(`error: not recorded: ${unregistered.join(", ")} ha${unregistered.length === 1 ? "s" : "ve"} no registry entry in ${config.environment} (deploy it, or \`modelfleet registry register\`)\n`);
+      return VERIFY_EXIT.failed;
+    }
+    io.stderr(`recorded ${results.length} result(s) in the registry (${config.environment})\n`);
+  }
   return results.every((r) => r.ok) ? VERIFY_EXIT.ok : VERIFY_EXIT.failed;
 }

@@ -2,9 +2,10 @@
  * `modelfleet verify`: the platform's acceptance test as code. For one model: `/health` answers 200, `/v1/models`
  * lists the served name, and one small chat completion answers within the model's latency budget.
  *
- * Engine facts relied on (config/engines/): both vLLM and llama-server answer `/health` without a key; both guard
- * `/v1/*` with `Authorization: Bearer <key>` when a key is set; both serve the OpenAI `/v1/models` list (`data[].id`
- * is vLLM's `--served-model-name`, llama-server's `--alias`) and `/v1/chat/completions`.
+ * Engine facts relied on (config/engines/): both vLLM and llama-server answer `/health` without a key; with a key
+ * set, vLLM guards `/v1/*` and llama-server everything but `/health`, `/v1/health`, `/models` and `/v1/models`
+ * (`Authorization: Bearer <key>`, sent on every /v1 request here either way); both serve the OpenAI `/v1/models`
+ * list (`data[].id` is vLLM's `--served-model-name`, llama-server's `--alias`) and `/v1/chat/completions`.
  */
 import { excerpt, parseJson, request, type Answer } from "./http.js";
 

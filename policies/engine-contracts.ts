@@ -77,6 +77,11 @@ function parseArgv(contract: EngineContract, argv: readonly string[], problems: 
     }
     const eq = token.startsWith("--") ? token.indexOf("=") : -1;
     const name = eq > 0 ? token.slice(0, eq) : token;
+    if (eq > 0 && !contract.inlineValues) {
+      // The value is not shown: it may be a key (`--api-key=…`).
+      problems.push({ subject: name, message: `flag written as "${name}=<value>": ${contract.engine} ${v} reads the whole token as a flag name, finds none and exits ("invalid argument"). Fix: pass ${name} and its value as two arguments.` });
+      continue;
+    }
     const canonical = canonicalFlag(contract, name);
     if (canonical === undefined) {
       problems.push({ subject: name, message: `flag ${name} does not exist in ${contract.engine} ${v} (${contract.source}); the engine exits at start. Fix: remove it or pin an engine version that has it.` });

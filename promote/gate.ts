@@ -1,5 +1,6 @@
 import type { ClientBase } from "pg";
 import type { StackConfig } from "../config/types.js";
+import { lastVerification } from "../registry/verifications.js";
 
 /** Why a promoted model is not proven in the source environment. */
 export interface GateFailure {
@@ -30,6 +31,30 @@ export async function readinessGate(client: ClientBase, source: StackConfig, mod
     else if (row.image_digest !== digest) failures.push({ model: name, reason: `${source.environment} runs ${row.image_digest ?? "no digest"}, the stack pins ${digest ?? "no digest"}` });
     else if (!row.checked) failures.push({ model: name, reason: `never health-checked in ${source.environment}` });
     else if (!row.fresh) failures.push({ model: name, reason: `last health check in ${source.environment} is older than ${staleAfterSeconds}s` });
+  }
+  return failures;
+}
+
+/**
+ * `--require-verified <minutes>`: every affected model must have passed `modelfleet verify --record` in the source
+ * environment within `withinMinutes`, on the image digest the source stack pins (the one being promoted). Names not in
+ * the source stack are skipped. Failures come sorted by model name.
+ */
+export async function verificationGate(client: ClientBase, source: StackConfig, models: readonly string[], withinMinutes: number): Promise<GateFailure[]> {
+  const failures: GateFailure[] = [];
+  for (const name of [...models].sort()) {
+    const model = source.models.find((m) => m.name === name);
+    if (!model) continue;
+    const last = await lastVerification(client, name, source.environment);
+    const digest = source.images[model.engine].digest ?? null;
+    const env = source.environment;
+    if (!last) failures.push({ model: name, reason: `not in the registry for ${env}` });
+    else if (last.outcome === null || last.ageSeconds === null) failures.push({ model: name, reason: `never verified in ${env}: run \`modelfleet verify --stack ${source.stack} --model ${name} --record\`` });
+    else if (last.outcome !== "passed") failures.push({ model: name, reason: `the last verification in ${env} failed` });
+    else if (last.digest !== digest) failures.push({ model: name, reason: `verified in ${env} on ${last.digest ?? "no digest"}, but the stack pins ${digest ?? "no digest"}: verify again after the rollout` });
+    else if (last.ageSeconds > withinMinutes * 60) {
+      failures.push({ model: name, reason: `last verified in ${env} ${Math.floor(last.ageSeconds / 60)} minute(s) ago, more than ${withinMinutes}` });
+    }
   }
   return failures;
 }

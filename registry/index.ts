@@ -55,3 +55,15 @@ export {
   type RegisterArgs,
 } from "./entries.js";
 export { checkHealth, healthUrl, HEALTH_TARGETS_SQL, RECORD_HEALTH_SQL, type HealthCheckOptions, type HealthResult } from "./health.js";
+export {
+  authorize,
+  keyFingerprint,
+  REGISTRY_CHANGES_CHANNEL,
+  RouterCache,
+  type RouterCacheEvent,
+  type RouterCacheFailureReason,
+  type RouterCacheLogEntry,
+  type RouterCacheLookup,
+  type RouterCacheOptions,
+} from "./router-cache.js";
+export { lastVerification, recordVerification, type LastVerification, type VerificationRecord } from "./verifications.js";

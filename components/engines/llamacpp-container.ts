@@ -13,7 +13,7 @@ export const NO_CROSS_ORIGIN = "https://no-cross-origin.invalid";
 /**
  * Where the GGUF file is read from: the model claim, or for a Hugging Face source the cache volume, downloaded there
  * by llama-server from a revision-pinned URL. The local `-m` path is what keeps llama-server out of router mode:
- * with `--model-url` alone its model path is empty and it serves no model (see contracts/llamacpp-b11206.ts).
+ * with `--model-url` alone its model path is empty and it serves no model (see config/engines/llamacpp-b11206.ts).
  */
 export function llamaCppModelFiles(model: ResolvedLlamaCppModel): { readonly path: string; readonly url?: string } {
   const s = model.source;
@@ -70,7 +70,7 @@ export function llamaCppContainer(model: ResolvedLlamaCppModel, ctx: StackContex
     },
     secretEnv: ctx.hfToken && !offline ? { HF_TOKEN: SECRET_KEYS.hfToken } : {},
     ...(apiKeyFile === undefined ? {} : { apiKeyFile }),
-    // /health answers 503 until the model is loaded and needs no API key (every other path does).
+    // /health answers 503 until the model is loaded and needs no API key (config/engines/llamacpp-b11206.ts, readiness).
     readinessPath: contract.readiness.ready,
     livenessPath: contract.readiness.live,
     shmGiB: 1,

@@ -2,36 +2,66 @@ import type { EngineContract } from "./types.js";
 
 /**
  * llama.cpp `llama-server` at build b11206 (`ghcr.io/ggml-org/llama.cpp:server-cuda-b11206`, every stack's pin).
- * Source: github.com/ggml-org/llama.cpp. The repository snapshot (1.4 GB) is over the fetch limit here, so the tag
- * itself could not be checked out; the facts below were read from the public code index's copies of the files named,
- * from builds after b10010 (when the CORS flags appeared) — the nearest versions available, not b11206 itself:
- * - flags and env twins: `common/arg.cpp` (`add_opt(common_arg({"--cors-origins"}, …).set_env("LLAMA_ARG_CORS_ORIGINS"))`,
- *   `{"--cors-credentials"}, {"--no-cors-credentials"}`, `{"--offline"}` (env LLAMA_OFFLINE), `{"-m", "--model"}`,
- *   `{"-mu", "--model-url"}`, `{"--api-key-file"}`, `{"--metrics"}`, `{"-np", "--parallel"}`, `{"-c", "--ctx-size"}`).
- * - CORS defaults: `common/common.h`, `cors_origins = "*"`, `cors_credentials = true`.
- * - CORS behaviour: `tools/server/server-http.cpp`, pre-routing handler: with credentials on and origins "*" the
- *   request's Origin is echoed back (any page, with credentials); "localhost" echoes only localhost origins;
- *   anything else is written verbatim into `Access-Control-Allow-Origin` — so exactly one origin works per server.
- *   OPTIONS answers with `Access-Control-Allow-Credentials: true|false` from the flag.
- * - auth: same file, `middleware_validate_api_key`: public paths are `/health`, `/v1/health` and the web UI's assets;
- *   everything else (including `/metrics` and `/v1/models`) needs `Authorization: Bearer <key>` or `X-Api-Key`.
- * - readiness: same file, `middleware_server_state`: until the model is loaded every API path answers 503
- *   "Loading model"; `/health` then answers 200.
- * - router mode: `tools/server/server.cpp`, `is_router_server = params.model.path.empty()`, decided before any
- *   download; in router mode the server logs "starting server in router mode", answers /health 200, loads nothing
- *   and answers completions for unknown models with an error. `--model-url` alone leaves `model.path` empty, so a
- *   local `-m <path>` must always be given (with `--model-url`, llama-server downloads the URL to that path).
- * - `--parallel N` splits `--ctx-size` across N slots (`n_ctx_slot = n_ctx / n_parallel`, tools/server), so the
- *   context one request gets is ctx-size ÷ parallel.
- * - metrics: `tools/server/server-context.cpp`, `/metrics` (only with `--metrics`), prefix `llamacpp:`.
- * Not confirmed by running a b11206 build here (no GPU, and a CPU build from source was not attempted in the time).
+ *
+ * Sources. Repository github.com/ggml-org/llama.cpp (1.4 GB, over the fetch limit here). The public code index stores
+ * single files at assorted commits, shows no dates, and holds no version at a commit known to be tag b11206; it also
+ * files some non-upstream commits under this repository (common/arg.cpp@0017d6fb… carries a fork's "tessera" flags),
+ * so a stored commit is evidence of what that file said there, not proof of upstream at b11206. Each fact below names
+ * the stored `file@commit` it was read in. Neither engine was built or run here (no GPU; no CPU build attempted).
+ *
+ * - flags: `common/arg.cpp@145b6280d6aa1890e22457143dad0badb3fd6820` — `-m/--model` (sets `model.path`),
+ *   `-mu/--model-url` (sets `model.url`), `-a/--alias`, `-c/--ctx-size`, `-np/--parallel`,
+ *   `-ngl/--gpu-layers/--n-gpu-layers`, `-t/--threads`, `--host`, `--port`, `--metrics`, `--api-key` (env
+ *   LLAMA_API_KEY), `--api-key-file` (one key per line), `--offline` (env LLAMA_OFFLINE), `--webui/--no-webui`,
+ *   `--slots/--no-slots`. An unknown argument throws "error: invalid argument: <arg>" and the server exits; the parser
+ *   looks the whole token up, so `--flag=value` is not a spelling llama-server accepts (our builders never use it).
+ *   The CORS flags are not in that copy; they are taken from `common/common.h@001d906a6d86e2490e394361e7cc6f478b100088`
+ *   (fields `cors_origins`, `cors_methods`, `cors_headers`, `cors_credentials`) and the issue's reading of arg.cpp
+ *   (`--cors-origins`, `--cors-methods`, `--cors-headers`, `--cors-credentials/--no-cors-credentials`).
+ * - router mode: `tools/server/server.cpp@00dd0816129a5210351c78bb90e0828f8eb69f99` — `is_router_server =
+ *   params.model.path.empty() && params.model.hf_repo.empty()`, decided before any download (single-model mode calls
+ *   `common_params_handle_models` only when it is false); a router logs "starting router server, no model will be
+ *   loaded in this process" and marks itself ready at once. `--model-url` sets neither field, so there `--model-url`
+ *   alone gives a router. In the older `common/arg.cpp@145b6280d6aa1890e22457143dad0badb3fd6820` the model is
+ *   resolved while parsing (`common_params_handle_model`: a URL with no path gets a cache-file path, then downloads),
+ *   so there `--model-url` alone still loaded a model. Which behaviour b11206 has was not read; always passing a local
+ *   `-m <path>` is right for both. With `-m` and `--model-url` together, both copies keep the given path and download
+ *   the URL to it (`common_download_model(model, …)`).
+ * - auth: `tools/server/server-http.cpp@00dd0816129a5210351c78bb90e0828f8eb69f99`, `middleware_validate_api_key` —
+ *   public paths are `/health`, `/v1/health`, `/models`, `/v1/models`, `/` and the UI's assets (server.cpp at the same
+ *   commit marks GET /models and /v1/models "public endpoint (no API key check)"); every other path, `/metrics`
+ *   included, needs `Authorization: Bearer <key>` or `X-Api-Key`. The earlier version of this contract listed
+ *   /v1/models as guarded; the source read says open, so it is open here.
+ * - readiness: same file and commit, `middleware_server_state` — until `is_ready` every path, /health included,
+ *   answers 503 "Loading model"; server.cpp sets `is_ready` only after `load_model` succeeds. (The older copy
+ *   `tools/server/server-http.cpp@aa6192d38defc9a5d9fb2987413f71b18f214270` let /models answer while loading.)
+ * - CORS: `common/common.h@001d906a6d86e2490e394361e7cc6f478b100088` — `cors_origins = "*"`,
+ *   `cors_methods = "GET, POST, DELETE, OPTIONS"`, `cors_headers = "*"`, `cors_credentials = false`. Both stored
+ *   server-http.cpp copies predate the CORS flags: their pre-routing handler copies the request's Origin into
+ *   `Access-Control-Allow-Origin` for every request and answers OPTIONS with `Access-Control-Allow-Credentials: true`.
+ *   The credentials default at b11206 itself could not be read, so `defaultCredentials` stays `true` (the issue's
+ *   reading, and what the older handler did) and the builders always pass `--no-cors-credentials`. That the value of
+ *   `--cors-origins` is written verbatim into the header (one origin per server) is the issue's reading; no stored
+ *   server-http.cpp has the new handler, so the config rule allowing one origin is kept as the safe side.
+ * - ctx split: `tools/server/server-context.cpp@fb4026604c67c682f552337ec9b91eced0abd35a` — each slot gets
+ *   `n_ctx_slot = llama_n_ctx_seq(ctx)`, capped at the model's training context; without a unified KV cache that is
+ *   `--ctx-size` ÷ `--parallel` (`kv_unified = false` by default, common.h@001d906; `-kvu` in arg.cpp@145b628 turns it
+ *   on). So `--ctx-size` = ctxSize × parallel gives each request ctxSize tokens.
+ * - metrics: server-context.cpp@fb40266, `get_metrics` — only with `--metrics` ("This server does not support metrics
+ *   endpoint. Start it with `--metrics`" otherwise), names `llamacpp:` + the 7 counters and 4 gauges listed below, no
+ *   labels.
  */
 export const LLAMACPP_B11206: EngineContract = {
   engine: "llamacpp",
   version: "b11206",
-  source: "github.com/ggml-org/llama.cpp (indexed copies of common/arg.cpp, common/common.h, tools/server/server-http.cpp, tools/server/server.cpp after b10010; b11206 itself not checked out)",
+  source:
+    "github.com/ggml-org/llama.cpp, stored copies (b11206 itself is not stored): common/arg.cpp@145b6280d6aa1890e22457143dad0badb3fd6820, " +
+    "tools/server/server.cpp@00dd0816129a5210351c78bb90e0828f8eb69f99, tools/server/server-http.cpp@00dd0816129a5210351c78bb90e0828f8eb69f99, " +
+    "tools/server/server-context.cpp@fb4026604c67c682f552337ec9b91eced0abd35a, common/common.h@001d906a6d86e2490e394361e7cc6f478b100088",
   command: ["/app/llama-server"],
   positionalModel: false,
+  // arg.cpp@145b628, common_params_parse_ex: `arg_to_options.find(arg)` on the whole token, else "invalid argument".
+  inlineValues: false,
   flags: {
     "--model": { value: { kind: "path" }, aliases: ["-m"] },
     "--model-url": { value: { kind: "url" }, aliases: ["-mu"] },
@@ -64,11 +94,11 @@ export const LLAMACPP_B11206: EngineContract = {
   },
   requiredEnv: [],
   apiKey: { flags: ["--api-key", "--api-key-file"], env: ["LLAMA_API_KEY"] },
-  auth: { kind: "allExcept", open: ["/health", "/v1/health"] },
+  auth: { kind: "allExcept", open: ["/health", "/v1/health", "/models", "/v1/models", "/"] },
   readiness: {
     ready: "/health",
     live: "/health",
-    semantics: "/health answers 503 until the model is loaded, then 200, and never needs the key; in router mode (no -m) it answers 200 with no model loaded",
+    semantics: "every path (/health included) answers 503 \"Loading model\" until the model is loaded, then /health answers 200 without the key; in router mode (no -m) it answers 200 with no model loaded",
   },
   metrics: {
     path: "/metrics",

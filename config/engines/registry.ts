@@ -4,15 +4,16 @@ import type { EngineContract } from "./types.js";
 import { VLLM_SPECULATIVE_METHODS } from "./vllm-common.js";
 import { VLLM_V0_10_2 } from "./vllm-v0.10.2.js";
 import { VLLM_V0_11_0 } from "./vllm-v0.11.0.js";
+import { VLLM_V0_30_0 } from "./vllm-v0.30.0.js";
 
 
 type EngineName = EngineContract["engine"];
 
 /** Every contract, newest last per engine. Adding an engine version = a new module + one line here (docs/engines.md). */
-export const CONTRACTS: readonly EngineContract[] = [VLLM_V0_10_2, VLLM_V0_11_0, LLAMACPP_B11206];
+export const CONTRACTS: readonly EngineContract[] = [VLLM_V0_10_2, VLLM_V0_11_0, VLLM_V0_30_0, LLAMACPP_B11206];
 
 /** The contract builders use when called with an image that has none (config validation rejects such stacks first). */
-export const NEWEST_CONTRACT: Readonly<Record<EngineName, EngineContract>> = { vllm: VLLM_V0_11_0, llamacpp: LLAMACPP_B11206 };
+export const NEWEST_CONTRACT: Readonly<Record<EngineName, EngineContract>> = { vllm: VLLM_V0_30_0, llamacpp: LLAMACPP_B11206 };
 
 /** Speculative `method` values every vLLM contract supports: the schema enum for `vllm.speculative.method`. */
 export const SUPPORTED_SPECULATIVE_METHODS = VLLM_SPECULATIVE_METHODS;

@@ -55,6 +55,11 @@ export interface EngineContract {
   readonly command: readonly string[];
   /** The first argument is the model (vLLM's `vllm serve <model>`). */
   readonly positionalModel: boolean;
+  /**
+   * Whether `--flag=value` is read as the flag with a value (Python argparse: yes). llama.cpp's parser looks the whole
+   * token up as a flag name, so `--ctx-size=8192` is an unknown argument there and the server exits.
+   */
+  readonly inlineValues: boolean;
   readonly flags: Readonly<Record<string, FlagSpec>>;
   /** Environment variables the engine reads, with what for. */
   readonly env: Readonly<Record<string, string>>;

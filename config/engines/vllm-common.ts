@@ -1,29 +1,49 @@
 import type { EngineContract, FlagSpec } from "./types.js";
 
 /**
- * What vLLM v0.10.2 and v0.11.0 share (the two tags the stacks pin). Sources, in github.com/vllm-project/vllm at the
- * tag named by each contract:
- * - flags: `vllm/entrypoints/openai/cli_args.py` (FrontendArgs: --host, --port, --api-key, --allowed-origins,
- *   --allow-credentials, --served-model-name) and `vllm/engine/arg_utils.py` (EngineArgs: model, --revision,
- *   --tensor-parallel-size, ...). `vllm serve <model>` takes the model as its first argument
- *   (`vllm/entrypoints/cli/serve.py`).
- * - auth: `vllm/entrypoints/openai/api_server.py`, the authentication middleware: `token = args.api_key or
- *   envs.VLLM_API_KEY`; OPTIONS and every path not starting with "/v1" pass without a key, so /health, /metrics and
- *   /ping are open and /v1/models is guarded.
- * - CORS: same file, `CORSMiddleware(allow_origins=args.allowed_origins, allow_credentials=args.allow_credentials)`;
- *   cli_args.py defaults `allowed_origins=["*"]`, `allow_credentials=False`; the value is parsed with `json.loads`.
- * - readiness: `/health` answers 200 only when the engine client is healthy, and the HTTP server starts listening
- *   only after the model is loaded (`build_async_engine_client` completes before `serve_http`).
- * - env: `vllm/envs.py` (VLLM_API_KEY, VLLM_CACHE_ROOT, VLLM_NO_USAGE_STATS, VLLM_DO_NOT_TRACK/DO_NOT_TRACK);
- *   huggingface_hub reads HF_HOME, HF_TOKEN, HF_HUB_OFFLINE.
- * - USER/LOGNAME: torch inductor calls `getpass.getuser()`, which raises KeyError for a uid with no /etc/passwd
- *   entry unless USER or LOGNAME is set; the images run our pods as uid 1000, which the image does not list.
- * - metrics: `vllm/v1/metrics/loggers.py` (PrometheusStatLogger), labels `model_name` and `engine`;
- *   `vllm:request_success_total` adds `finished_reason`.
- * - speculative decoding: `vllm/config/speculative.py` (SpeculativeConfig). With a draft `model` and no `method`,
- *   the method is inferred from the draft's name/model_type (eagle-/eagle3/medusa/mlp_speculator/…_mtp) and
- *   otherwise becomes "draft_model", which the V1 engine of both tags rejects (NotImplementedError, "Speculative
- *   decoding with draft model is not supported yet").
+ * What the vLLM contracts share, and where each fact was read.
+ *
+ * Repository github.com/vllm-project/vllm (1.1 GB, over the fetch limit here). The public code index stores single
+ * files at assorted commits and shows no dates; none of the versions found is at the v0.10.2 or v0.11.0 tag commit
+ * (a version can only be asked for by its commit, and the tag commits could not be learnt here). Each fact names the
+ * stored `file@commit` it was re-read in and whether that copy is older or newer than the pins (judged from its
+ * content). Neither engine was built or run here (no GPU).
+ *
+ * - frontend flags and CORS defaults: `vllm/entrypoints/openai/cli_args.py@005223338608bc94fd165a4f976c102a57bd1fc4`
+ *   (newer than both pins) — FrontendArgs `host`, `port`, `allow_credentials: bool = False`,
+ *   `allowed_origins / allowed_methods / allowed_headers: list[str] = ["*"]`, the three parsed with `json.loads`,
+ *   `api_key: list[str] | None`.
+ * - auth: `vllm/entrypoints/openai/api_server.py@048027fbbdb8c252560205a6159ba3288ede291e` (newer than both pins) —
+ *   `tokens = [key for key in (args.api_key or [envs.VLLM_API_KEY]) if key]`; `AuthenticationMiddleware` skips
+ *   OPTIONS and every path not starting with "/v1", so /health, /metrics, /ping are open and /v1/models is guarded.
+ *   The same copy adds `CORSMiddleware(allow_origins=args.allowed_origins, allow_credentials=args.allow_credentials,
+ *   …)`. The issue (#10) read the same "/v1 only" rule at both pinned tags.
+ * - readiness: same api_server.py — `setup_server` binds the socket before the engine is built, but the app is built
+ *   and served only after `build_async_engine_client` has returned (model loaded), so nothing answers /health before.
+ * - speculative decoding: `vllm/config/speculative.py@f19b16d95e4395790661f4835e4436bc3dd5d9c7` (newer than both pins:
+ *   it knows Qwen3.5 MTP) — with a draft `model` and no `method`, the method is detected from the draft's name
+ *   ("eagle-", "eagle3") or `model_type` (medusa, mlp_speculator, MTP types); when nothing matches and method is not
+ *   "draft_model" it raises `NotImplementedError("Unsupported speculative method: 'None'")`. At both pinned tags the
+ *   fall-back was "draft_model", which their V1 engine rejected (issue #10's reading). Either way a draft without a
+ *   `method` fails unless its name or config gives the kind away, hence the config rule requiring `method`.
+ *   In that copy the per-model MTP names (`deepseek_mtp`, …) are deprecated aliases of `mtp` (a warning, still run).
+ * - GGUF: `vllm/model_executor/model_loader/gguf_loader.py@0328802bed2bb6ca346ea10acb61221a0c607768` —
+ *   `_prepare_weights` accepts a local file, an http(s) URL ending in .gguf, or `<repo_id>/<filename>.gguf`, else
+ *   raises `ValueError("Unrecognised GGUF reference …")`. Note: the `<repo>/<file>.gguf` form is fetched with
+ *   `hf_hub_download(repo_id, filename)` and no revision, so `--revision` does not pin the GGUF file's bytes.
+ * - metrics: `vllm/v1/metrics/loggers.py@a6f0308cfe806b7731ad4979c9bea6e470c35efd` (older than both pins) —
+ *   PrometheusStatLogger, labels `model_name` and `engine`; `vllm:request_success_total` adds `finished_reason`;
+ *   `vllm:generation_tokens_total`, `vllm:e2e_request_latency_seconds` (the names our dashboards read),
+ *   `vllm:prompt_tokens_total`, `vllm:num_requests_running/waiting`, the request histograms. The two
+ *   `vllm:prefix_cache_*` names are the issue's reading for the pinned tags (that older copy calls them
+ *   `vllm:gpu_prefix_cache_*`); no dashboard reads them.
+ * - env: `vllm/envs.py` (VLLM_API_KEY, read in api_server.py above; VLLM_CACHE_ROOT, VLLM_NO_USAGE_STATS,
+ *   DO_NOT_TRACK) and huggingface_hub (HF_HOME, HF_TOKEN, HF_HUB_OFFLINE): earlier reading, not re-read.
+ * - USER/LOGNAME: Python's `getpass.getuser()` reads LOGNAME, USER, LNAME, USERNAME, then falls back to the passwd
+ *   entry of the uid and raises when there is none; torch inductor calls it. Our pods run as uid 1000, which the
+ *   image does not list.
+ * - engine flags (`vllm/engine/arg_utils.py`: --revision, --tensor-parallel-size/-tp, --dtype, --quantization, …) and
+ *   `vllm serve <model>`: earlier reading, not re-read here.
  */
 export const VLLM_FLAGS: Readonly<Record<string, FlagSpec>> = {
   "--revision": { value: { kind: "string" } },
@@ -87,13 +107,16 @@ export const VLLM_METRICS = [
   "vllm:prefix_cache_hits_total",
 ] as const;
 
-export function vllmContract(version: string, source: string): EngineContract {
+/** A vLLM contract: the shared facts above, with what differs in a release given in `overrides`. */
+export function vllmContract(version: string, source: string, overrides: Partial<Pick<EngineContract, "auth" | "flags">> = {}): EngineContract {
   return {
     engine: "vllm",
     version,
     source,
     command: ["vllm", "serve"],
     positionalModel: true,
+    // FlexibleArgumentParser is an argparse.ArgumentParser, which reads `--flag=value`.
+    inlineValues: true,
     flags: VLLM_FLAGS,
     env: {
       VLLM_API_KEY: "API key when --api-key is not given (vllm/envs.py)",
@@ -120,5 +143,6 @@ export function vllmContract(version: string, source: string): EngineContract {
     metrics: { path: "/metrics", names: VLLM_METRICS, labels: ["model_name", "engine", "finished_reason"] },
     cors: { originsFlag: "--allowed-origins", originsFormat: "jsonList", defaultOrigins: '["*"]', defaultCredentials: false },
     speculativeMethods: VLLM_SPECULATIVE_METHODS,
+    ...overrides,
   };
 }

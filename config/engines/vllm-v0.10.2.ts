@@ -1,9 +1,16 @@
 import { vllmContract } from "./vllm-common.js";
 
 /**
- * vLLM v0.10.2 (`vllm/vllm-openai:v0.10.2`, production's pin). Source: github.com/vllm-project/vllm at tag v0.10.2;
- * the facts and their files are listed in vllm-common.ts. The repository snapshot (1.1 GB) is over the fetch limit
- * here, so the files were read from the public code index; the auth middleware, CORS defaults and V1 metric names
- * are the same at v0.10.2 and v0.11.0.
+ * vLLM v0.10.2 (`vllm/vllm-openai:v0.10.2`, production's pin). The v0.10.2 tag commit is not stored in the public
+ * code index (the repository is over the fetch limit), so no fact here was read at the tag: the sources and the
+ * stored copies re-read are listed in vllm-common.ts, each as `file@commit`. What this contract relies on (auth only
+ * under /v1, CORS defaults `["*"]` without credentials, the V1 metric names, draft_model rejected) is the same at
+ * v0.10.2 and v0.11.0 by the earlier reading recorded in issue #10.
  */
-export const VLLM_V0_10_2 = vllmContract("v0.10.2", "github.com/vllm-project/vllm@v0.10.2");
+export const VLLM_V0_10_2 = vllmContract(
+  "v0.10.2",
+  "github.com/vllm-project/vllm v0.10.2 (tag commit not stored); re-read in stored copies, see vllm-common.ts: " +
+    "vllm/entrypoints/openai/api_server.py@048027fbbdb8c252560205a6159ba3288ede291e, vllm/entrypoints/openai/cli_args.py@005223338608bc94fd165a4f976c102a57bd1fc4, " +
+    "vllm/config/speculative.py@f19b16d95e4395790661f4835e4436bc3dd5d9c7, vllm/model_executor/model_loader/gguf_loader.py@0328802bed2bb6ca346ea10acb61221a0c607768, " +
+    "vllm/v1/metrics/loggers.py@a6f0308cfe806b7731ad4979c9bea6e470c35efd",
+);

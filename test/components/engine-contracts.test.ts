@@ -142,11 +142,18 @@ describe("the parser catches what an engine would reject", () => {
     [VLLM_V0_10_2, vllmWith(["Qwen/Qwen3-0.6B", "--allowed-origins", "[]", "--gpu-memory-utilization", "1.5"]), "--gpu-memory-utilization", "must be ≤ 1"],
     [LLAMACPP_B11206, llamaWith(["-m", "/cache/m.gguf", "--cors-origins", "https://a.example", "--no-cors-credentials", "--ctx-size", "8k"]), "--ctx-size", "must be an integer"],
     [LLAMACPP_B11206, llamaWith(["-m", "cache/m.gguf", "--cors-origins", "https://a.example", "--no-cors-credentials"]), "--model", "must be an absolute path"],
-    [LLAMACPP_B11206, llamaWith(["-m", "/cache/m.gguf", "--cors-origins", "https://a.example", "--no-cors-credentials", "--metrics=true"]), "--metrics", "is a switch and takes no value"],
+    [VLLM_V0_11_0, vllmWith(["Qwen/Qwen3-0.6B", "--allowed-origins", "[]", "--enforce-eager=true"]), "--enforce-eager", "is a switch and takes no value"],
+    [LLAMACPP_B11206, llamaWith(["-m", "/cache/m.gguf", "--cors-origins", "https://a.example", "--no-cors-credentials", "--ctx-size=8192"]), "--ctx-size", 'written as "--ctx-size=<value>": llamacpp b11206 reads the whole token as a flag name'],
   ] as const)("rejects a wrong value format (%#: %s)", (contract: EngineContract, container: Json, subject: string, message: string) => {
     const problems = checkEngineContainer(contract, container);
     expect(subjects(problems)).toEqual([subject]);
     expect(problems[0]!.message).toContain(message);
+  });
+
+  it("an inline --api-key=<key> on llama.cpp is flagged without printing the key", () => {
+    const problems = checkEngineContainer(LLAMACPP_B11206, llamaWith(["-m", "/cache/m.gguf", "--cors-origins", "https://a.example", "--no-cors-credentials", "--api-key=sk-do-not-print-9f3a"]));
+    expect(subjects(problems)).toEqual(["--api-key"]);
+    expect(JSON.stringify(problems)).not.toContain("sk-do-not-print-9f3a");
   });
 
   it("rejects a command that is not the engine's", () => {
@@ -159,7 +166,7 @@ describe("the parser catches what an engine would reject", () => {
         `images.llamacpp: "ghcr.io/ggml-org/llama.cpp:server-cuda@${DIGEST}" has tag "server-cuda", and no engine contract covers it; ` +
         "tags with a contract: server-cuda-b11206 (any server-<backend>-bNNNN variant of those builds). Pin one of them (keep the @sha256 digest), or add a contract for the new release (docs/engines.md).",
     });
-    expect(contractForImage("vllm", "vllm/vllm-openai:v0.9.1")).toHaveProperty("error", expect.stringMatching(/^images\.vllm: .*tags with a contract: v0\.10\.2, v0\.11\.0\./));
+    expect(contractForImage("vllm", "vllm/vllm-openai:v0.9.1")).toHaveProperty("error", expect.stringMatching(/^images\.vllm: .*tags with a contract: v0\.10\.2, v0\.11\.0, v0\.30\.0\./));
   });
 
   it.each([
@@ -297,7 +304,10 @@ describe("facts from the issue's Why, one test each", () => {
     [LLAMACPP_B11206, "/health", false],
     [LLAMACPP_B11206, "/v1/health", false],
     [LLAMACPP_B11206, "/metrics", true],
-    [LLAMACPP_B11206, "/v1/models", true],
+    [LLAMACPP_B11206, "/v1/models", false],
+    [LLAMACPP_B11206, "/models", false],
+    [LLAMACPP_B11206, "/slots", true],
+    [LLAMACPP_B11206, "/v1/chat/completions", true],
     [LLAMACPP_B11206, "/completion", true],
   ] as const)("endpoint auth: %s %s needs the key: %s", (contract: EngineContract, path: string, guarded: boolean) => {
     expect(pathNeedsKey(contract, path)).toBe(guarded);

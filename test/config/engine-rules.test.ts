@@ -39,7 +39,7 @@ describe("engine rules: each rejected with its path and exact message", () => {
       {
         path: "images.vllm",
         message:
-          '"vllm/vllm-openai:v0.9.0" has tag "v0.9.0", and no engine contract covers it; tags with a contract: v0.10.2, v0.11.0. ' +
+          '"vllm/vllm-openai:v0.9.0" has tag "v0.9.0", and no engine contract covers it; tags with a contract: v0.10.2, v0.11.0, v0.30.0. ' +
           "Pin one of them (keep the @sha256 digest), or add a contract for the new release (docs/engines.md).",
       },
     ],

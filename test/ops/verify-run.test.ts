@@ -2,7 +2,9 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { API_KEY_ENV, runVerify, VERIFY_EXIT, type VerifyRunOptions } from "../../ops/verify-run.js";
+import { reconcile } from "../../registry/reconcile.js";
 import { closeStandIns, KEY, standIn } from "../helpers/engine-stand-in.js";
+import { desired, useRegistryDatabase } from "../registry/support.js";
 
 afterEach(closeStandIns);
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -55,5 +57,35 @@ describe("runVerify", () => {
     expect(result.stdout).toBe("");
     expect(result.stderr).toContain(message);
     expect(result.stderr).not.toContain("pw@");
+  });
+
+  describe("--record", () => {
+    const ctx = useRegistryDatabase();
+
+    it("records each model's outcome and latency on its registry entry; a model without an entry fails the run", async () => {
+      const { db, client } = await ctx.migratedDb();
+      await reconcile(client, [desired("qwen3-small", "development")], "development");
+      const engine = await standIn({ models: ["qwen3-small"] });
+      const result = await run({ stack: "development", model: "qwen3-small", endpointOverride: engine.url, record: true }, { MODELFLEET_DB_URL: db.url });
+      expect(result.code, result.stderr).toBe(VERIFY_EXIT.ok);
+      expect(result.stderr).toBe("recorded 1 result(s) in the registry (development)\n");
+      const { rows } = await client.query("SELECT last_verify_outcome, last_verify_latency_ms >= 0 AS timed, last_verified_at > now() - interval '1 minute' AS fresh FROM model_registry_entries");
+      expect(rows).toEqual([{ last_verify_outcome: "passed", timed: true, fresh: true }]);
+
+      const other = await standIn({ models: ["qwen25-gguf"] });
+      const missing = await run({ stack: "development", model: "qwen25-gguf", endpointOverride: other.url, record: true }, { MODELFLEET_DB_URL: db.url });
+      expect(missing.code).toBe(VERIFY_EXIT.failed);
+      expect(missing.stderr).toContain("not recorded: qwen25-gguf has no registry entry in development");
+    });
+
+    it("exits 2 before any request when there is no database URL, and never prints the URL's password", async () => {
+      const noUrl = await run({ stack: "development", model: "qwen3-small", endpointOverride: "http://127.0.0.1:9", record: true });
+      expect(noUrl.code).toBe(VERIFY_EXIT.usage);
+      expect(noUrl.stderr).toContain("--record: no database URL");
+      const engine = await standIn({ models: ["qwen3-small"] });
+      const badUrl = ctx.server().url("postgres", "wrong-password-Zr9");
+      await expect(run({ stack: "development", model: "qwen3-small", endpointOverride: engine.url, record: true, dbUrl: badUrl })).rejects.toThrow(/cannot connect to PostgreSQL/);
+      await run({ stack: "development", model: "qwen3-small", endpointOverride: engine.url, record: true, dbUrl: badUrl }).catch((error: Error) => expect(error.message).not.toContain("wrong-password-Zr9"));
+    });
   });
 });

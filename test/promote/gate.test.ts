@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { reconcile } from "../../registry/reconcile.js";
 import { loadStackFile } from "../../config/load.js";
 import type { StackConfig } from "../../config/types.js";
-import { readinessGate } from "../../promote/gate.js";
+import { readinessGate, verificationGate } from "../../promote/gate.js";
+import { recordVerification } from "../../registry/verifications.js";
 import { diffStacks } from "../../promote/diff.js";
 import { affectedModels, promote, PromoteError } from "../../promote/promote.js";
 import { readStackValues } from "../../config/load.js";
@@ -52,6 +53,41 @@ describe("readinessGate against a real registry", () => {
     await register(client, config);
     await client.query(sql);
     expect(await readinessGate(client, config, ["qwen3-small-gguf", "qwen3-8b"], 90)).toEqual([{ model: "qwen3-8b", reason }]);
+  });
+
+  describe("verificationGate (--require-verified)", () => {
+    const passed = async (client: Parameters<typeof reconcile>[0], model = "qwen3-8b") =>
+      expect(await recordVerification(client, { model, environment: "staging", outcome: "passed", latencyMs: 640.4 })).toBe(true);
+
+    it("passes a model verified on the pinned digest within the window, and records the latency", async () => {
+      const { client } = await ctx.migratedDb();
+      const config = staging();
+      await register(client, config);
+      await passed(client);
+      expect(await verificationGate(client, config, ["qwen3-8b"], 30)).toEqual([]);
+      const { rows } = await client.query("SELECT last_verify_latency_ms, last_verified_digest FROM model_registry_entries WHERE model_name = 'qwen3-8b'");
+      expect(rows).toEqual([{ last_verify_latency_ms: 640, last_verified_digest: config.images.vllm.digest }]);
+    });
+
+    it.each([
+      ["never verified", "", "never verified in staging: run `modelfleet verify --stack staging --model qwen3-8b --record`"],
+      ["whose last verification failed", "UPDATE model_registry_entries SET last_verify_outcome = 'failed' WHERE model_name = 'qwen3-8b'", "the last verification in staging failed"],
+      ["verified too long ago", "UPDATE model_registry_entries SET last_verified_at = now() - interval '31 minutes' WHERE model_name = 'qwen3-8b'", "last verified in staging 31 minute(s) ago, more than 30"],
+      ["verified on another digest", `UPDATE model_registry_entries SET last_verified_digest = '${OTHER_DIGEST}' WHERE model_name = 'qwen3-8b'`, `verified in staging on ${OTHER_DIGEST}, but the stack pins sha256:014a95f21c9edf6abe0aea6b07353f96baa4ec291c427bb1176dc7c93a85845c: verify again after the rollout`],
+      ["not registered", "DELETE FROM model_registry_entries WHERE model_name = 'qwen3-8b'", "not in the registry for staging"],
+    ])("refuses a model %s", async (name, sql, reason) => {
+      const { client } = await ctx.migratedDb();
+      const config = staging();
+      await register(client, config);
+      if (name !== "never verified") await passed(client);
+      if (sql) await client.query(sql);
+      expect(await verificationGate(client, config, ["qwen3-8b", "gone-from-source"], 30)).toEqual([{ model: "qwen3-8b", reason }]);
+    });
+
+    it("records nothing for a model without an entry", async () => {
+      const { client } = await ctx.migratedDb();
+      expect(await recordVerification(client, { model: "absent", environment: "staging", outcome: "passed" })).toBe(false);
+    });
   });
 
   it("judges only the models it is given", async () => {

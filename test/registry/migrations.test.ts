@@ -11,7 +11,8 @@ import { runPsql, useRegistryDatabase } from "./support.js";
 
 const FIRST = "0001_create-model-registry-entries";
 const NOTIFY = "0002_notify-model-registry-changes";
-const ALL = [FIRST, NOTIFY];
+const VERIFY = "0003_record-verifications";
+const ALL = [FIRST, NOTIFY, VERIFY];
 const ctx = useRegistryDatabase();
 
 /** Everything in schema `public` except node-pg-migrate's bookkeeping table, as comparable text. */
@@ -71,7 +72,7 @@ describe("migrations through node-pg-migrate", () => {
     expect(await migrateUp(client)).toEqual(ALL);
     const firstUp = await schemaOf(client);
     expect(await migrateUp(client)).toEqual([]);
-    expect(await migrateDown(client, { count: 2 })).toEqual([NOTIFY, FIRST]);
+    expect(await migrateDown(client, { count: 3 })).toEqual([VERIFY, NOTIFY, FIRST]);
     const afterDown = await schemaOf(client);
     expect(await migrateUp(client)).toEqual(ALL);
 
@@ -108,13 +109,54 @@ describe("migrations through node-pg-migrate", () => {
       expect.stringMatching(/^trigger model_registry_entries_notify_truncate CREATE TRIGGER \S+ AFTER TRUNCATE ON public.model_registry_entries FOR EACH STATEMENT /),
     ]);
 
-    // When reverting the newest migration only, then applying it again
+    // When reverting 0003 and 0002, then applying them again
+    await migrateDown(client);
+    const before0002Down = await schemaOf(client);
     expect(await migrateDown(client)).toEqual([NOTIFY]);
     const afterDown = await schemaOf(client);
-    expect(await migrateUp(client)).toEqual([NOTIFY]);
+    expect(await migrateUp(client)).toEqual([NOTIFY, VERIFY]);
 
     // Then down left 0001's schema untouched, and up restored the same schema
-    expect(afterDown).toEqual(migratedSchema.filter((item) => !item.includes("notify")));
+    expect(afterDown).toEqual(before0002Down.filter((item) => !item.includes("notify")));
+    expect(await schemaOf(client)).toEqual(migratedSchema);
+  });
+
+  it("0003 adds the verification columns, which move neither updated_at nor a router; its down restores 0002's schema", async () => {
+    // Given a migrated database with one entry, and a listener on the routers' channel
+    const { db, client } = await ctx.migratedDb();
+    const verifyItems = migratedSchema.filter((item) => /verif/.test(item));
+    expect(verifyItems.filter((item) => item.startsWith("column "))).toEqual([
+      expect.stringMatching(/^column model_registry_entries\.last_verified_at timestamp with time zone null=YES/),
+      expect.stringMatching(/^column model_registry_entries\.last_verified_digest text null=YES/),
+      expect.stringMatching(/^column model_registry_entries\.last_verify_latency_ms integer null=YES/),
+      expect.stringMatching(/^column model_registry_entries\.last_verify_outcome text null=YES/),
+    ]);
+    await client.query(`INSERT INTO model_registry_entries (model_name, engine, served_model_name, deployment_endpoint,
+      deployment_status, deployment_environment, deployment_namespace, updated_at)
+      VALUES ('m', 'vllm', 'm', 'm:8000', 'ready', 'staging', 'ns', now() - interval '1 hour')`);
+    const listener = await ctx.connectTo(db);
+    const received: string[] = [];
+    listener.on("notification", (message) => received.push(message.payload ?? ""));
+    await listener.query("LISTEN model_registry_changed");
+
+    // When a verification is recorded, and when a bad outcome is tried
+    await client.query(`UPDATE model_registry_entries SET last_verified_at = now(), last_verify_outcome = 'passed', last_verify_latency_ms = 812,
+      last_verified_digest = 'sha256:${"d".repeat(64)}'`);
+    await expect(client.query("UPDATE model_registry_entries SET last_verify_outcome = 'maybe'")).rejects.toThrow(/last_verify_outcome_check/);
+    await client.query("SELECT pg_sleep(0.2)");
+
+    // Then updated_at did not move and no router was told
+    const { rows } = await client.query("SELECT updated_at < now() - interval '59 minutes' AS old FROM model_registry_entries");
+    expect(rows).toEqual([{ old: true }]);
+    expect(received).toEqual([]);
+
+    // And reverting 0003 leaves exactly the schema without its columns and constraints, with the old trigger function
+    expect(await migrateDown(client)).toEqual([VERIFY]);
+    const afterDown = await schemaOf(client);
+    expect(afterDown.some((item) => /verif/.test(item))).toBe(false);
+    await client.query("UPDATE model_registry_entries SET deployment_namespace = 'ns2'");
+    expect((await client.query("SELECT updated_at > now() - interval '1 minute' AS moved FROM model_registry_entries")).rows).toEqual([{ moved: true }]);
+    expect(await migrateUp(client)).toEqual([VERIFY]);
     expect(await schemaOf(client)).toEqual(migratedSchema);
   });
 
@@ -142,6 +184,7 @@ describe("migrations through node-pg-migrate", () => {
     await client.query("UPDATE model_registry_entries SET deployment_environment = 'production'");
     await client.query("BEGIN");
     await client.query("DELETE FROM model_registry_entries");
+    await listener.query("SELECT 1");
     const beforeCommit = received.length;
     await client.query("COMMIT");
     await client.query(insert);
@@ -164,7 +207,7 @@ describe("migrations through node-pg-migrate", () => {
       { model: "m", environment: "staging", op: "insert" },
       { model: null, environment: null, op: "truncate" },
     ]);
-    expect(beforeCommit).toBe(7);
+    expect(beforeCommit).toBe(8);
   });
 
   it.each([
@@ -200,7 +243,7 @@ describe("migrations through node-pg-migrate", () => {
     const error = await migrateUp(client, { dir: brokenDir }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RegistryError);
     expect((error as RegistryError).kind).toBe("migration");
-    expect((error as RegistryError).message).toMatch(/^migration 0002_broken \(up\) failed, nothing applied: function no_such_function\(\) does not exist$/);
+    expect((error as RegistryError).message).toMatch(/^migration 0099_broken \(up\) failed, nothing applied: function no_such_function\(\) does not exist$/);
     expect(await schemaOf(client)).toEqual([]);
     expect(await appliedNames(client)).toEqual([]);
   });
@@ -213,6 +256,7 @@ describe("migrations through node-pg-migrate", () => {
     expect((await migrationStatus(client, { dir: brokenDir })).map((s) => [s.name, s.appliedAt !== null])).toEqual([
       [FIRST, true],
       [NOTIFY, true],
+      [VERIFY, true],
       ["0099_broken", false],
     ]);
   });
@@ -222,7 +266,7 @@ describe("migrations through node-pg-migrate", () => {
     expect(await migrationStatus(client)).toEqual(ALL.map((name) => ({ name, appliedAt: null, known: true })));
     await migrateUp(client);
     const states = await migrationStatus(client);
-    expect(states.map((state) => state.appliedAt instanceof Date)).toEqual([true, true]);
+    expect(states.map((state) => state.appliedAt instanceof Date)).toEqual([true, true, true]);
   });
 
   it("rejects a down count below 1 without touching the database", async () => {
@@ -246,16 +290,17 @@ describe("in-cluster migration script (psql)", () => {
     expect(first.exitCode, first.stderr).toBe(0);
     expect(first.stdout).toContain(`migration ${FIRST}: applying`);
     expect(first.stdout).toContain(`migration ${NOTIFY}: applying`);
+    expect(first.stdout).toContain(`migration ${VERIFY}: applying`);
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.stdout).toContain(`migration ${FIRST}: already applied`);
     expect(second.stdout).toContain(`migration ${NOTIFY}: already applied`);
     expect(await schemaOf(client)).toEqual(migratedSchema);
     expect(await appliedNames(client)).toEqual(ALL);
-    expect((await migrationStatus(client)).map((s) => s.appliedAt !== null)).toEqual([true, true]);
+    expect((await migrationStatus(client)).map((s) => s.appliedAt !== null)).toEqual([true, true, true]);
     expect(await migrateUp(client)).toEqual([]);
 
     // And node-pg-migrate can revert what the script applied, after which the script applies it again
-    expect(await migrateDown(client, { count: 2 })).toEqual([NOTIFY, FIRST]);
+    expect(await migrateDown(client, { count: 3 })).toEqual([VERIFY, NOTIFY, FIRST]);
     expect((await runPsql(ctx.server(), db, script)).exitCode).toBe(0);
     expect(await schemaOf(client)).toEqual(migratedSchema);
   });
