@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { execa } from "execa";
 import { writeArchive } from "../bundle/archive.js";
-import { formatSha256Sums } from "../bundle/hash.js";
+import { formatSha256Sums } from "../files/hash.js";
 import { BUNDLE_SCHEMA_VERSION, type BundleManifest } from "../bundle/manifest.js";
 import { verifyArchive, verifyBundle } from "../bundle/verify.js";
 

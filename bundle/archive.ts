@@ -9,7 +9,7 @@ import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
 import { z } from "zod";
 import { BundleError } from "./errors.js";
-import { formatSha256Sums, hashFile } from "./hash.js";
+import { formatSha256Sums, hashFile } from "../files/hash.js";
 import { confinedPathReason } from "./confine.js";
 import { BUNDLE_JSON, BUNDLE_SIG, SHA256SUMS } from "./manifest.js";
 import { walkFiles } from "./paths.js";

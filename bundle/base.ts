@@ -19,7 +19,7 @@ import { readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { BundleError } from "./errors.js";
-import { hashFile, mapLimit } from "./hash.js";
+import { hashFile, mapLimit } from "../files/hash.js";
 import { BUNDLE_JSON, IMAGES_DIR, type BundleBase, type BundleImage, type BundleManifest } from "./manifest.js";
 import { confinedPathReason, shownPath } from "./confine.js";
 

@@ -13,7 +13,7 @@ import { PARTS_SUFFIX, tarBytes, writeArchive } from "./archive.js";
 import { leaveOutBase, readBase } from "./base.js";
 import { databaseSize, dumpDatabase } from "./db.js";
 import { BundleError } from "./errors.js";
-import { hashFile, mapLimit } from "./hash.js";
+import { hashFile, mapLimit } from "../files/hash.js";
 import { copyIntoLayout, imageBlobs, pinnedImages, reachableBlobs, sourceRef, type RegistryAccess } from "./images.js";
 import { BUNDLE_JSON, BUNDLE_SCHEMA_VERSION, BUNDLE_SIG, IMAGES_DIR, SHA256SUMS, type BundleManifest } from "./manifest.js";
 import { confinedFiles, walkFiles } from "./paths.js";

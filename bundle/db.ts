@@ -10,7 +10,7 @@ import { LOCK_STATEMENT } from "../registry/transaction.js";
 import { defaultRedactor, Redactor } from "../secrets/redact.js";
 import { openBundle, PARTS_SUFFIX } from "./archive.js";
 import { BundleError } from "./errors.js";
-import { hashFile } from "./hash.js";
+import { hashFile } from "../files/hash.js";
 import { lastLine } from "./images.js";
 import { BUNDLE_JSON, bundleManifestSchema } from "./manifest.js";
 import { confinedPathReason } from "./confine.js";

@@ -5,7 +5,7 @@ import { assertBasePresent, checkBasePresent, describeBase } from "./base.js";
 import { confinedDestination, confinedPathReason, shownPath } from "./confine.js";
 import { restoreDatabase, serverVersion, type RestoreMode, type RestoreResult } from "./db.js";
 import { BundleError } from "./errors.js";
-import { hashFile, mapLimit } from "./hash.js";
+import { hashFile, mapLimit } from "../files/hash.js";
 import { digestOf, lastLine, layoutRef, rawManifest, type RegistryAccess } from "./images.js";
 import { BUNDLE_JSON, IMAGES_DIR, parseBundleManifest, type BundleImage, type BundleManifest } from "./manifest.js";
 import { silentProgress, type Progress } from "./progress.js";

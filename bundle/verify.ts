@@ -5,7 +5,7 @@ import * as tar from "tar";
 import { archiveEntryName, archiveParts, FILE_TYPES, streamArchive } from "./archive.js";
 import { confinedPathReason, shownPath, walkBundleFiles } from "./confine.js";
 import { BundleError } from "./errors.js";
-import { hashFile, mapLimit } from "./hash.js";
+import { hashFile, mapLimit } from "../files/hash.js";
 import { BUNDLE_JSON, BUNDLE_SIG, IMAGES_DIR, parseBundleManifest, SHA256SUMS, type BundleManifest } from "./manifest.js";
 import { checkSignature, type TrustedKey } from "./sign.js";
 
@@ -77,7 +77,7 @@ const CONTROL = new Set([BUNDLE_JSON, SHA256SUMS, BUNDLE_SIG]);
 const MAX_DOC_BYTES = 4 * 1024 ** 2;
 const SUMS_LINE = /^([0-9a-f]{64}) [ *](.+)$/;
 
-export { formatSha256Sums, parseSha256Sums } from "./hash.js";
+export { formatSha256Sums, parseSha256Sums } from "../files/hash.js";
 
 /** What was found in a bundle, from a folder or read straight from a tar: the judgement below is the same. */
 interface Observed {

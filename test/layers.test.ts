@@ -16,6 +16,7 @@ const RANK: Record<string, number> = {
   promote: 5,
   bundle: 6,
   ops: 6,
+  models: 2,
   cli: 7,
   stacks: 8,
 };

@@ -10,7 +10,7 @@ import { join } from "node:path";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 /** The folders tsconfig.build.json compiles. */
-const SOURCE_DIRS = ["config", "components", "stacks", "promote", "ops", "policies", "cli", "registry", "bundle", "synth", "secrets", "files"];
+const SOURCE_DIRS = ["config", "components", "stacks", "promote", "ops", "models", "policies", "cli", "registry", "bundle", "synth", "secrets", "files"];
 const STAMP = join(ROOT, "build", ".tsbuildinfo");
 
 function newestSource(dir: string): number {
