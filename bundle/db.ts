@@ -488,7 +488,7 @@ async function restoreDump(dumpSource: DumpFile, options: RestoreOptions): Promi
       await client.query(LOCK_STATEMENT);
       const schema = await registrySchema(client);
       if (options.mode === "merge" && schema === "missing") {
-        throw new BundleError("database", `the target has no ${QUALIFIED}: run \`modelfleet registry migrate up\` first, or use --mode replace`);
+        throw new BundleError("database", `the target has no ${QUALIFIED}: run \`modelfleet registry migrate up\` first, or use --db-mode replace`);
       }
       // EXCLUSIVE: writers (INSERT/UPDATE/DELETE, health checks included) wait until COMMIT; readers and pg_dump's
       // ACCESS SHARE do not.

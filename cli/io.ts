@@ -6,6 +6,16 @@ export interface CliIo {
   readonly setExitCode: (code: number) => void;
 }
 
+/** Commands that read `MODELFLEET_DB_URL` (registry, promote) also get the environment. */
+export interface EnvCliIo extends CliIo {
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export interface BundleCliIo extends EnvCliIo {
+  /** Whether stderr is a terminal (progress bars) — false in tests and pipes. */
+  readonly isTty: boolean;
+}
+
 export function processIo(): CliIo {
   return {
     stdout: (text) => process.stdout.write(text),
@@ -14,4 +24,12 @@ export function processIo(): CliIo {
       process.exitCode = code;
     },
   };
+}
+
+export function envIo(): EnvCliIo {
+  return { ...processIo(), env: process.env };
+}
+
+export function bundleIo(): BundleCliIo {
+  return { ...envIo(), isTty: process.stderr.isTTY === true };
 }

@@ -1,13 +1,17 @@
+// The CLI's entry: commander and the command definitions (names, options, help) only. Each command's
+// implementation, with the libraries it needs, is imported by its action when that command runs
+// (cli/definitions/*.ts → cli/commands/*.ts), so `--help` and a typo cost little more than starting Node.
 import { Command, CommanderError } from "commander";
-import { redact } from "../secrets/redact.js";
-import { bundleCommand } from "./commands/bundle.js";
-import { checkCommand } from "./commands/check.js";
-import { dbCommand } from "./commands/db.js";
-import { keysCommand } from "./commands/keys.js";
-import { pinsCommand } from "./commands/pins.js";
-import { promoteCommand } from "./commands/promote.js";
-import { registryCommand } from "./commands/registry.js";
-import { startCommand, synthCommand } from "./commands/synth.js";
+import { bundleCommand } from "./definitions/bundle.js";
+import { checkCommand } from "./definitions/check.js";
+import { dbCommand } from "./definitions/db.js";
+import { keysCommand } from "./definitions/keys.js";
+import { modelsCommand } from "./definitions/models.js";
+import { statusCommand, verifyCommand } from "./definitions/ops.js";
+import { pinsCommand } from "./definitions/pins.js";
+import { promoteCommand } from "./definitions/promote.js";
+import { registryCommand } from "./definitions/registry.js";
+import { startCommand, synthCommand } from "./definitions/synth.js";
 
 /** Every command, in the order `modelfleet --help` lists them. */
 export function buildProgram(): Command {
@@ -16,10 +20,13 @@ export function buildProgram(): Command {
     .addCommand(startCommand())
     .addCommand(synthCommand())
     .addCommand(checkCommand())
+    .addCommand(statusCommand())
+    .addCommand(verifyCommand())
     .addCommand(registryCommand())
     .addCommand(promoteCommand())
     .addCommand(bundleCommand())
     .addCommand(dbCommand())
+    .addCommand(modelsCommand())
     .addCommand(keysCommand())
     .addCommand(pinsCommand())
     .showHelpAfterError()
@@ -41,10 +48,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv]);
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version are not failures.
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.help" || error.code === "commander.version") return 0;
-      return 2;
+      // --help, `help` and --version are not failures; help shown because no command was given is a usage error.
+      const shown = error.code === "commander.helpDisplayed" || error.code === "commander.help" || error.code === "commander.version";
+      return shown && error.exitCode === 0 ? 0 : 2;
     }
+    // Loaded only on this path: the redactor knows every secret the failed command registered.
+    const { redact } = await import("../secrets/redact.js");
     process.stderr.write(`error: ${redact(error instanceof Error ? error.message : String(error))}\n`);
     return 1;
   }

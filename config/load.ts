@@ -133,7 +133,8 @@ function schemaProblems(error: z.ZodError, input: Record<string, unknown>): Conf
     }
     const value = getPath(input, path);
     let message = issue.message;
-    if (issue.code === "invalid_value") message = `must be one of ${issue.values.map((v) => String(v)).join(", ")}`;
+    if (issue.code === "invalid_key") message = issue.issues.map((i) => i.message).join("; ");
+    else if (issue.code === "invalid_value") message = `must be one of ${issue.values.map((v) => String(v)).join(", ")}`;
     else if (issue.code === "invalid_type" && value === undefined) message = `missing; expected ${issue.expected}`;
     else if (issue.code === "invalid_type") message = `expected ${issue.expected}`;
     const last = [...path].reverse().find((p) => typeof p === "string");

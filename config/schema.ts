@@ -54,7 +54,23 @@ const gitRevision = z
 /** Any other free-form string: bounded, so no value can make messages or manifests huge. */
 const text = (min = 0) => z.string().min(min).max(CONFIG_STRING_MAX_LENGTH, `must be at most ${CONFIG_STRING_MAX_LENGTH} characters`);
 
-const labelMap = z.record(z.string().min(1).max(CONFIG_STRING_MAX_LENGTH), text());
+/** Kubernetes label syntax (apimachinery validation): a name of ≤ 63, an optional DNS-subdomain prefix of ≤ 253. */
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const labelKey = z
+  .string()
+  .min(1)
+  .max(CONFIG_STRING_MAX_LENGTH)
+  .refine((key) => {
+    const slash = key.lastIndexOf("/");
+    const [prefix, name] = slash === -1 ? [undefined, key] : [key.slice(0, slash), key.slice(slash + 1)];
+    return name.length <= 63 && LABEL_NAME.test(name) && (prefix === undefined || (prefix.length <= 253 && LABEL_PREFIX.test(prefix)));
+  }, "must be a Kubernetes label key: [prefix/]name, name ≤ 63 of letters, digits, - _ . (e.g. nvidia.com/gpu.present)");
+const labelValue = z
+  .string()
+  .max(63, "must be a Kubernetes label value: at most 63 characters")
+  .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, "must be a Kubernetes label value: letters, digits, - _ . , starting and ending with a letter or digit (e.g. \"true\")");
+const labelMap = z.record(labelKey, labelValue);
 
 /** A Pulumi secret as it appears in a stack file: `{ secure: "v1:..." }`. The value is never read by synth. */
 export const secureValue = z.strictObject({ secure: z.string().min(1) });

@@ -6,6 +6,7 @@ import { isEnvironment, type Environment } from "../config/environments.js";
 import { countDocumentMarkers, InputLimitError, isStackOverflowMessage, mebibytes, readRegularTextFile, yamlShapeProblem } from "../config/safe-input.js";
 import { stackConfigObject, yamlDocumentObject } from "./documents.js";
 import { withEmbeddedCache } from "./embedded-config.js";
+import { fastParseDocuments, type FastDocument } from "./fast-yaml.js";
 import type { PathSegment } from "./field-path.js";
 import { isRecord } from "./k8s.js";
 import { RULES } from "./rules/index.js";
@@ -187,28 +188,30 @@ export async function checkPaths(paths: readonly string[], opts: CheckPathsOptio
 }
 
 /** An object loaded from a file, with a way to find the line of any path inside it. */
-interface Loaded {
+export interface Loaded {
   readonly object: K8sObject;
   readonly file: string;
   readonly line: (path: readonly PathSegment[], embeddedLine?: number) => number;
 }
 
+/**
+ * How `loadYaml` reads YAML. `fast`: the fast reader (policies/fast-yaml.ts) where the text is in its subset, the
+ * yaml library otherwise. `library`: the yaml library only, which the fast reader must agree with (tests compare).
+ */
+export type YamlReader = "fast" | "library";
+
 /** Parses Kubernetes YAML: every document, List items expanded; non-Kubernetes documents become YamlDocument pseudo-objects. */
-export function loadYaml(file: string, text: string): Loaded[] {
+export function loadYaml(file: string, text: string, reader: YamlReader = "fast"): Loaded[] {
   const documents = countDocumentMarkers(text);
   if (documents > CHECK_LIMITS.maxDocumentsPerFile) {
     throw new PolicyInputError("input-limit", file, `${file}: about ${documents} YAML documents, more than the ${CHECK_LIMITS.maxDocumentsPerFile} allowed in one file; ${SPLIT_HINT}`);
   }
-  const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(text, { lineCounter });
-  const docs = Array.isArray(parsed) ? parsed : [];
+  // Generated YAML (helm template, kubectl, synth) is read by the fast reader, without source positions; a finding's
+  // line comes from re-parsing its one document with the yaml library. Anything else takes the library path.
+  const docs = (reader === "fast" ? fastDocuments(text) : undefined) ?? parsedDocuments(file, text);
   const out: Loaded[] = [];
-  docs.forEach((doc, index) => {
-    failOnErrors(file, doc, lineCounter);
-    if (doc.contents === null) return; // empty document (`---` separators, comment-only `# Source:` blocks)
-    const value = boundedToJS(file, doc, lineCounter);
-    const locator = (base: readonly PathSegment[]) => (path: readonly PathSegment[], embeddedLine?: number) =>
-      lineOf(doc, lineCounter, [...base, ...path], embeddedLine);
+  docs.forEach(({ value, locate }, index) => {
+    const locator = (base: readonly PathSegment[]) => (path: readonly PathSegment[], embeddedLine?: number) => locate([...base, ...path], embeddedLine);
     if (isKubernetesObject(value)) {
       const items = value["items"];
       if (value.kind.endsWith("List") && Array.isArray(items)) {
@@ -224,6 +227,66 @@ export function loadYaml(file: string, text: string): Loaded[] {
     }
   });
   return out;
+}
+
+type Locate = (path: readonly PathSegment[], embeddedLine?: number) => number;
+
+/** The documents of a file by the yaml library, with positions: errors and limits reported as before. */
+function parsedDocuments(file: string, text: string): { value: unknown; locate: Locate }[] {
+  const lineCounter = new LineCounter();
+  const parsed = parseAllDocuments(text, { lineCounter });
+  const docs = Array.isArray(parsed) ? parsed : [];
+  return docs.map((doc) => {
+    failOnErrors(file, doc, lineCounter);
+    // An empty document (`---` separators, comment-only `# Source:` blocks) holds nothing to judge.
+    const value = doc.contents === null ? null : boundedToJS(file, doc, lineCounter);
+    return { value, locate: (path: readonly PathSegment[], embeddedLine?: number) => lineOf(doc, lineCounter, path, embeddedLine) };
+  });
+}
+
+/**
+ * The documents of a file by the fast reader; a document outside its subset by the yaml library, alone. Undefined
+ * (read the whole file with the library, which reports errors and limits as it always has) when the fast reader
+ * gives up on the file, or a document it handed over has an error or is over a limit.
+ */
+function fastDocuments(text: string): { value: unknown; locate: Locate }[] | undefined {
+  const fast = fastParseDocuments(text);
+  // Nothing to gain when the one document of a file is handed over: the library reads the file once, as before.
+  if (!fast || (fast.length === 1 && fast[0]!.fallback)) return undefined;
+  const out: { value: unknown; locate: Locate }[] = [];
+  for (const doc of fast) {
+    if (!doc.fallback) {
+      out.push({ value: doc.value, locate: lazyLocator(text, doc) });
+      continue;
+    }
+    const lineCounter = new LineCounter();
+    const parsed = parseDocument(text.slice(doc.start, doc.end), { lineCounter });
+    if (parsed.errors.length > 0 || yamlShapeProblem(parsed, { maxDepth: CHECK_LIMITS.maxDepth, maxAliases: CHECK_LIMITS.maxAliases })) return undefined;
+    let value: unknown;
+    try {
+      value = parsed.toJS({ maxAliasCount: CHECK_LIMITS.maxAliases });
+    } catch (error) {
+      if (error instanceof ReferenceError) return undefined;
+      throw error;
+    }
+    out.push({ value, locate: (path, embeddedLine) => lineOf(parsed, lineCounter, path, embeddedLine) + doc.firstLine - 1 });
+  }
+  return out;
+}
+
+/**
+ * Lines for a document the fast reader parsed: on the first finding, its text alone is parsed by the yaml library
+ * with positions (the same nodes, since a document stands on its own), and lines are shifted to the file's.
+ */
+function lazyLocator(text: string, fast: FastDocument): Locate {
+  let parsed: { doc: Document; lineCounter: LineCounter } | undefined;
+  return (path, embeddedLine) => {
+    if (!parsed) {
+      const lineCounter = new LineCounter();
+      parsed = { doc: parseDocument(text.slice(fast.start, fast.end), { lineCounter }), lineCounter };
+    }
+    return lineOf(parsed.doc, parsed.lineCounter, path, embeddedLine) + fast.firstLine - 1;
+  };
 }
 
 function loadStackFile(file: string, text: string, stack: string): Loaded {

@@ -47,6 +47,61 @@ export function objectsIn(objects: readonly K8sObject[], namespace: string, kind
   return index.get(`${namespace}\u0000${kind ?? ""}`) ?? [];
 }
 
+const selectorIndexes = new WeakMap<readonly K8sObject[], Map<string, SelectorIndex>>();
+
+/** Objects of one kind in one namespace, bucketed by the first `matchLabels` pair of their selector. */
+interface SelectorIndex {
+  /** `key\u0000value` of a selector's first matchLabels entry → the objects whose selector starts with it. */
+  readonly byFirstLabel: Map<string, K8sObject[]>;
+  /** Objects whose selector has no matchLabels entry (only expressions, or `{}`), judged against every pod. */
+  readonly unlabelled: K8sObject[];
+}
+
+/**
+ * Objects of `kind` in `namespace` whose selector (`selectorOf`, read by `selectorMatches`) selects pods with
+ * `labels`. Equivalent to filtering `objectsIn(objects, namespace, kind)` with
+ * `selectorMatches` (the same objects, in no set order), but indexed once per object list and `indexKey` (which must name `kind` and `selectorOf`), so
+ * a stack-level rule judging every workload against every policy stays linear instead of quadratic.
+ */
+export function objectsSelecting(
+  objects: readonly K8sObject[],
+  namespace: string,
+  kind: string,
+  indexKey: string,
+  selectorOf: (object: K8sObject) => unknown,
+  labels: Readonly<Record<string, string>>,
+): K8sObject[] {
+  let indexes = selectorIndexes.get(objects);
+  if (!indexes) {
+    indexes = new Map();
+    selectorIndexes.set(objects, indexes);
+  }
+  const key = `${namespace}\u0000${kind}\u0000${indexKey}`;
+  let index = indexes.get(key);
+  if (!index) {
+    index = { byFirstLabel: new Map(), unlabelled: [] };
+    for (const object of objectsIn(objects, namespace, kind)) {
+      const selector = selectorOf(object);
+      // A selector that is not a map selects nothing (selectorMatches), so it is in no bucket.
+      if (!isRecord(selector)) continue;
+      const first = Object.entries(stringMap(selector["matchLabels"]))[0];
+      if (first === undefined) {
+        index.unlabelled.push(object);
+        continue;
+      }
+      const bucketKey = `${first[0]}\u0000${first[1]}`;
+      const bucket = index.byFirstLabel.get(bucketKey);
+      if (bucket) bucket.push(object);
+      else index.byFirstLabel.set(bucketKey, [object]);
+    }
+    indexes.set(key, index);
+  }
+  // A selector selects only pods that carry its first matchLabels pair: those buckets, plus the unlabelled ones.
+  const candidates = new Set<K8sObject>(index.unlabelled);
+  for (const [k, v] of Object.entries(labels)) for (const object of index.byFirstLabel.get(`${k}\u0000${v}`) ?? []) candidates.add(object);
+  return [...candidates].filter((object) => selectorMatches(selectorOf(object), labels));
+}
+
 /** A pod template inside a workload object, with where it sits. */
 export interface PodTemplate {
   readonly object: K8sObject;

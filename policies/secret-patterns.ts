@@ -57,8 +57,24 @@ export function nameWords(name: string): string[] {
   return words;
 }
 
+/** Answers of isSecretLikeName by name: the same few keys (`name`, `image`, `value`…) recur in every object. */
+const secretLikeNames = new Map<string, boolean>();
+const MAX_REMEMBERED_NAMES = 10_000;
+
 /** Does this key or variable name look like it holds a secret? */
 export function isSecretLikeName(name: string): boolean {
+  const known = secretLikeNames.get(name);
+  if (known !== undefined) return known;
+  const answer = judgeName(name);
+  // Long names (a 200,000-character key) are judged each time rather than kept; the memory stays bounded.
+  if (name.length <= 200) {
+    if (secretLikeNames.size >= MAX_REMEMBERED_NAMES) secretLikeNames.clear();
+    secretLikeNames.set(name, answer);
+  }
+  return answer;
+}
+
+function judgeName(name: string): boolean {
   const bare = name.includes(":") ? name.slice(name.lastIndexOf(":") + 1) : name;
   if (NOT_SECRET_NAMES.has(bare.toLowerCase())) return false;
   const words = nameWords(bare);

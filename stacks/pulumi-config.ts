@@ -21,15 +21,47 @@ function isConfigSecret(key: string): boolean {
 }
 
 /**
+ * A RunError that carries only `message`, with no stack. Pulumi's runner logs a RunError's message alone, and then
+ * (cmd/run/run.js) formats every uncaught error once more with `util.inspect` for its tracing span. On Node 20 that
+ * inspect loops for 30-600 s over a stack frame mapped through the SDK's source maps (nodejs/node#64011); an error
+ * without a stack is formatted as its message, so the program stops as soon as the message is logged.
+ */
+export function stacklessRunError(message: string): pulumi.RunError {
+  const error = new pulumi.RunError(message);
+  error.stack = undefined;
+  return error;
+}
+
+/**
+ * Any error of the program as the error it stops with: ONE message, exit code 32 ("already reported"), within
+ * moments. A config error keeps its problem list only; anything else becomes its stack trace as text (see
+ * stacklessRunError for why the runner must not get the Error object itself).
+ */
+export function asRunError(error: unknown): pulumi.RunError {
+  if (pulumi.RunError.isInstance(error) && error.stack === undefined) return error;
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return stacklessRunError(`The modelfleet program failed while defining the stack's resources:\n${text}`);
+}
+
+/** Runs a step of the program body, any error it throws turned into asRunError's. */
+export function runGuarded<T>(body: () => T): T {
+  try {
+    return body();
+  } catch (error) {
+    throw asRunError(error);
+  }
+}
+
+/**
  * The running stack's config, through the same parser synth uses. A bad config stops the program with the
- * problem list only (RunError: no stack trace, no program source in the output).
+ * problem list only (a stackless RunError: no stack trace, no program source in the output).
  */
 export function loadPulumiStackConfig(): StackConfig {
   const stack = pulumi.getStack();
   try {
     return parseStackConfig(valuesFromPulumiConfig(pulumi.runtime.allConfig(), isConfigSecret), stackFileName(stack), stack);
   } catch (error) {
-    if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
+    if (error instanceof ConfigError) throw stacklessRunError(error.message);
     throw error;
   }
 }

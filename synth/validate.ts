@@ -1,10 +1,18 @@
-import { Application } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1";
-import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
-import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
-import { CronJob, Job } from "kubernetes-models/batch/v1";
-import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
-import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
+import { Application } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application";
+import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
+import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
+import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
+import { CronJob } from "kubernetes-models/batch/v1/CronJob";
+import { Job } from "kubernetes-models/batch/v1/Job";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
+import { Namespace } from "kubernetes-models/v1/Namespace";
+import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
+import { Secret } from "kubernetes-models/v1/Secret";
+import { Service } from "kubernetes-models/v1/Service";
+import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { objectRef, type K8sObject } from "../components/shared/k8s-object.js";
 
 interface Validatable {
@@ -12,7 +20,15 @@ interface Validatable {
 }
 type ModelClass = new (data: never) => Validatable;
 
-/** Every kind modelfleet emits, with the schema (OpenAPI, via kubernetes-models) it must satisfy. */
+/**
+ * Every kind modelfleet emits, with the schema (OpenAPI, precompiled validators in kubernetes-models) it must
+ * satisfy. Each kind comes from its own entry point, which loads only that kind's schemas: importing whole API
+ * groups (`kubernetes-models/apps/v1`) loaded ~900 modules and took ~1.5 s. The classes are only referenced here;
+ * a validator runs when an object of its kind is validated.
+ *
+ * Not a dynamic `import()` per kind: that would make `validateObjects`, and so `synthesizeStack`, asynchronous for
+ * their callers (bundle/create.ts among them); synth validates nearly every kind on every run anyway.
+ */
 const MODELS: Readonly<Record<string, ModelClass>> = {
   "v1/ConfigMap": ConfigMap,
   "v1/Namespace": Namespace,

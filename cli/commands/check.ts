@@ -1,10 +1,11 @@
-import { Command, Option } from "commander";
-import { CHECK_LIMITS, checkPaths, isBlocking, isPolicyInputError, type CheckReport, type CheckedViolation } from "../../policies/check.js";
+import { checkPaths, isBlocking, isPolicyInputError, type CheckReport, type CheckedViolation } from "../../policies/check.js";
 import { ENVIRONMENTS, isEnvironment } from "../../config/environments.js";
 import { preview } from "../../config/limits.js";
-import { processIo, type CliIo } from "../io.js";
+import type { CheckCliOptions } from "../definitions/check.js";
+import type { CliIo } from "../io.js";
 
 export { checkObjects } from "../../policies/check.js";
+export { checkCommand } from "../definitions/check.js";
 
 /** 0 = no blocking violation, 1 = a mandatory violation, 2 = unreadable path or malformed input. */
 export type CheckCliIo = CliIo;
@@ -20,39 +21,27 @@ export interface CheckJsonOutput {
   readonly violations: readonly CheckedViolation[];
 }
 
-/**
- * `modelfleet check <paths...> [--env <env>] [--json]`: runs the policy rules (docs/policies.md) over Kubernetes
- * YAML files and folders and over `Pulumi.<stack>.yaml` files.
- */
-export function checkCommand(io: CheckCliIo = processIo()): Command {
-  return new Command("check")
-    .description("Check Kubernetes YAML and Pulumi.<stack>.yaml files against the modelfleet policies")
-    .argument("<paths...>", "YAML files or folders (searched recursively for .yaml/.yml), Pulumi.<stack>.yaml stack files")
-    .addOption(new Option("--env <env>", `environment to judge Kubernetes YAML in: ${ENVIRONMENTS.join(" | ")} (default: production; stack files use their own modelfleet:environment)`))
-    .option("--json", "print the report as JSON on stdout")
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .addHelpText("after", `\nOnly regular files are read (symlinks to them are followed): at most ${CHECK_LIMITS.fileMaxBytes / 1048576} MiB each, ${CHECK_LIMITS.totalMaxBytes / 1048576} MiB and ${CHECK_LIMITS.maxFiles} files per run, ${CHECK_LIMITS.maxDocumentsPerFile} documents per file.\nExit codes: 0 no mandatory violation, 1 a mandatory violation, 2 unreadable path, malformed YAML or input over a limit. See docs/policies.md.`)
-    .action(async (paths: string[], options: { env?: string; json?: boolean }) => {
-      if (options.env !== undefined && !isEnvironment(options.env)) {
-        io.stderr(`error: --env ${preview(options.env)} is not an environment; allowed: ${ENVIRONMENTS.join(", ")}.\n`);
-        io.setExitCode(2);
-        return;
-      }
-      let report: CheckReport;
-      try {
-        report = await checkPaths(paths, options.env === undefined ? {} : { environment: options.env });
-      } catch (error) {
-        if (!isPolicyInputError(error)) throw error;
-        if (options.json) io.stdout(`${JSON.stringify({ error: { code: error.code, file: error.file, ...(error.line === undefined ? {} : { line: error.line }), message: error.message } }, null, 2)}\n`);
-        io.stderr(`error: ${error.message}\n`);
-        io.setExitCode(2);
-        return;
-      }
-      const passed = report.summary.mandatory === 0;
-      if (options.json) io.stdout(`${JSON.stringify(toJson(report, passed), null, 2)}\n`);
-      else io.stdout(formatHuman(report, passed));
-      io.setExitCode(passed ? 0 : 1);
-    });
+/** `modelfleet check`: the action behind cli/definitions/check.ts. */
+export async function runCheckCommand(paths: string[], options: CheckCliOptions, io: CheckCliIo): Promise<void> {
+  if (options.env !== undefined && !isEnvironment(options.env)) {
+    io.stderr(`error: --env ${preview(options.env)} is not an environment; allowed: ${ENVIRONMENTS.join(", ")}.\n`);
+    io.setExitCode(2);
+    return;
+  }
+  let report: CheckReport;
+  try {
+    report = await checkPaths(paths, options.env === undefined ? {} : { environment: options.env });
+  } catch (error) {
+    if (!isPolicyInputError(error)) throw error;
+    if (options.json) io.stdout(`${JSON.stringify({ error: { code: error.code, file: error.file, ...(error.line === undefined ? {} : { line: error.line }), message: error.message } }, null, 2)}\n`);
+    io.stderr(`error: ${error.message}\n`);
+    io.setExitCode(2);
+    return;
+  }
+  const passed = report.summary.mandatory === 0;
+  if (options.json) io.stdout(`${JSON.stringify(toJson(report, passed), null, 2)}\n`);
+  else io.stdout(formatHuman(report, passed));
+  io.setExitCode(passed ? 0 : 1);
 }
 
 function toJson(report: CheckReport, passed: boolean): CheckJsonOutput {

@@ -1,22 +1,14 @@
-import { Command } from "commander";
-import { generateKeys, PRIVATE_SUFFIX, PUBLIC_SUFFIX } from "../../bundle/sign.js";
-import { processIo, type CliIo } from "../io.js";
+import { generateKeys } from "../../bundle/sign.js";
+import type { CliIo } from "../io.js";
 import { reportBundleErrors } from "./bundle.js";
 
-/** `modelfleet keys`: the Ed25519 keys that sign bundles (`bundle create --sign-key`) and that sites trust (`--trust-key`). */
-export function keysCommand(io: CliIo = processIo()): Command {
-  const keys = new Command("keys").description("Signing keys for bundles: generate an Ed25519 pair (docs/offline-deployment.md, \"Trust model and keys\")").configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  keys
-    .command("generate")
-    .description(`Write a new Ed25519 key pair: <prefix>${PRIVATE_SUFFIX} (mode 0600, keep it where bundles are made) and <prefix>${PUBLIC_SUFFIX} (give it to sites); never overwrites`)
-    .requiredOption("--out <prefix>", `path prefix of the two files, e.g. keys/release-2026 → keys/release-2026${PRIVATE_SUFFIX}`)
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .action(async (o: { out: string }) =>
-      reportBundleErrors(io, async () => {
-        const written = await generateKeys(o.out);
-        io.stdout(`private key: ${written.privatePath} (mode 0600; sign with: bundle create --sign-key ${written.privatePath})\n`);
-        io.stdout(`public key:  ${written.publicPath} (key ${written.id}; sites check with: bundle verify --trust-key ${written.publicPath})\n`);
-      }),
-    );
-  return keys;
+export { keysCommand } from "../definitions/keys.js";
+
+/** `keys generate`: the action behind cli/definitions/keys.ts. */
+export async function runKeysGenerate(o: { out: string }, io: CliIo): Promise<void> {
+  return reportBundleErrors(io, async () => {
+    const written = await generateKeys(o.out);
+    io.stdout(`private key: ${written.privatePath} (mode 0600; sign with: bundle create --sign-key ${written.privatePath})\n`);
+    io.stdout(`public key:  ${written.publicPath} (key ${written.id}; sites check with: bundle verify --trust-key ${written.publicPath})\n`);
+  });
 }

@@ -1,9 +1,12 @@
 import { relative } from "node:path";
-import { Command } from "commander";
+import { redact } from "../../secrets/redact.js";
 import { SynthError } from "../../synth/errors.js";
 import { runSynth, type SynthSummary } from "../../synth/run.js";
-import { OWNERSHIP_MARKER } from "../../synth/write.js";
-import { processIo, type CliIo } from "../io.js";
+import { START_STACK, type SynthCliOptions } from "../definitions/synth.js";
+import type { CliIo } from "../io.js";
+import { credentialShapedArgument } from "./credential-args.js";
+
+export { START_STACK, startCommand, synthCommand } from "../definitions/synth.js";
 
 /**
  * Exit codes shared by synth and start: 2 = a --stack/--out value or the stack config is wrong; 1 = what it produces
@@ -11,24 +14,24 @@ import { processIo, type CliIo } from "../io.js";
  */
 export const EXIT = { ok: 0, rejected: 1, badConfig: 2 } as const;
 
-interface SynthCliOptions {
-  stack: string;
-  configFile?: string;
-  out?: string;
-  prune?: boolean;
-}
-
 async function synthOrReport(options: SynthCliOptions, io: CliIo): Promise<SynthSummary | undefined> {
+  const refused = credentialShapedArgument({ "--stack": options.stack });
+  if (refused) {
+    io.stderr(`error: ${refused}\n`);
+    io.setExitCode(EXIT.badConfig);
+    return undefined;
+  }
   try {
     return await runSynth({
       stack: options.stack,
-      ...(options.configFile ? { configFile: options.configFile } : {}),
+      ...(options.stackFile ? { configFile: options.stackFile } : {}),
       ...(options.out !== undefined ? { outDir: options.out } : {}),
       ...(options.prune ? { prune: true } : {}),
     });
   } catch (error) {
     if (!(error instanceof SynthError)) throw error;
-    io.stderr(`error: ${error.message}\n`);
+    // A message may quote a value the user gave (a stack name, a path): one that looks like a secret is not echoed.
+    io.stderr(`error: ${redact(error.message)}\n`);
     io.setExitCode(error.kind === "config" || error.kind === "usage" ? EXIT.badConfig : EXIT.rejected);
     return undefined;
   }
@@ -55,45 +58,16 @@ export function formatSummary(summary: SynthSummary, cwd = process.cwd()): strin
   return `${lines.join("\n")}\n`;
 }
 
-export function synthCommand(io: CliIo = processIo()): Command {
-  return new Command("synth")
-    .description("Write a stack's Kubernetes objects as plain YAML (validated against the Kubernetes schema and the policies)")
-    .requiredOption("--stack <name>", "stack to synthesize: reads Pulumi.<name>.yaml")
-    .option("--config-file <path>", "stack file to read instead of Pulumi.<stack>.yaml")
-    .option("--out <dir>", "output root; files go to <dir>/<stack>/", "dist")
-    .option("--prune", "delete files in <dir>/<stack>/ that synth did not write, and overwrite ones changed by hand, instead of refusing")
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .addHelpText("after", `\n${OWNERSHIP_HELP}\nExit codes: 0 written; 1 schema or policy rejection, files synth did not write, or a file system error;\n2 invalid --stack, --out or stack config.`)
-    .action(async (options: SynthCliOptions) => {
-      const summary = await synthOrReport(options, io);
-      if (summary) io.stdout(formatSummary(summary));
-    });
+/** `modelfleet synth`: the action behind cli/definitions/synth.ts. */
+export async function runSynthCommand(options: SynthCliOptions, io: CliIo): Promise<void> {
+  const summary = await synthOrReport(options, io);
+  if (summary) io.stdout(formatSummary(summary));
 }
 
-/** What both commands' help says about the output folder. */
-const OWNERSHIP_HELP = [
-  "Nothing is written unless every object is schema-valid and no mandatory policy fails.",
-  `Synth owns <dir>/<stack>/: it lists the files it wrote, with their sha256, in ${OWNERSHIP_MARKER} there,`,
-  "replaces only those (atomically: the whole new set, or the old one), and refuses, naming them and writing",
-  "nothing, while the folder holds anything else or a listed file was changed by hand. Keep SealedSecrets and",
-  "notes in a folder of their own, or pass --prune to delete them. --out may not be the working directory, a",
-  "parent of it, a project root, /, your home folder, /proc, /sys, /dev, a file, or a symlink out of the project.",
-].join("\n");
-
-export const START_STACK = "development";
-
-/** `npm start`: the main job. Synthesizes and checks the development stack; needs no cluster and no Pulumi CLI. */
-export function startCommand(io: CliIo = processIo()): Command {
-  return new Command("start")
-    .description(`Synthesize and check the ${START_STACK} stack into dist/${START_STACK}/ (no cluster needed)`)
-    .option("--out <dir>", `output root; files go to <dir>/${START_STACK}/`, "dist")
-    .option("--prune", `delete files in <dir>/${START_STACK}/ that synth did not write, and overwrite ones changed by hand, instead of refusing`)
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .addHelpText("after", `\n${OWNERSHIP_HELP}\nExit codes as for synth.`)
-    .action(async (options: { out: string; prune?: boolean }) => {
-      const summary = await synthOrReport({ stack: START_STACK, out: options.out, ...(options.prune ? { prune: true } : {}) }, io);
-      if (!summary) return;
-      io.stdout(formatSummary(summary));
-      io.stdout(`\nNext: \`pulumi preview --stack ${START_STACK} --policy-pack policies\` with a cluster, or apply dist/${START_STACK}/ with GitOps (see README).\n`);
-    });
+/** `modelfleet start`: synth of the development stack, then what to do next. */
+export async function runStartCommand(options: { out: string; prune?: boolean }, io: CliIo): Promise<void> {
+  const summary = await synthOrReport({ stack: START_STACK, out: options.out, ...(options.prune ? { prune: true } : {}) }, io);
+  if (!summary) return;
+  io.stdout(formatSummary(summary));
+  io.stdout(`\nNext: \`pulumi preview --stack ${START_STACK} --policy-pack policies\` with a cluster, or apply dist/${START_STACK}/ with GitOps (see README).\n`);
 }

@@ -1,8 +1,9 @@
-import { ApiObject, Duration, Size, type Chart } from "cdk8s";
-import * as kplus from "cdk8s-plus-28";
-import { Construct } from "constructs";
+import type { Chart } from "cdk8s";
+import type * as K from "cdk8s-plus-28";
+import type { Construct } from "constructs";
 import { SERVICE_PORT } from "../../config/resolve.js";
 import type { ResolvedModel, StackContext } from "../../config/types.js";
+import { cdk8s, constructs, kplus } from "../shared/cdk8s.js";
 import { canonical, renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { modelLabels, modelSelector, REGISTRY_HEALTH_LABELS } from "../shared/labels.js";
@@ -32,14 +33,21 @@ export function engineContainer(model: ResolvedModel, ctx: StackContext): Engine
  */
 export function buildModelObjects(model: ResolvedModel, ctx: StackContext): K8sObject[] {
   const engine = engineContainer(model, ctx);
-  const objects = renderChart(ctx.namespace, (chart) => {
-    settingsConfigMap(chart, model, ctx, engine);
-    addEngineWorkload(chart, model, ctx, engine);
-    networkPolicy(chart, model, ctx);
-    if (ctx.podDisruptionBudget && model.replicas > 1) disruptionBudget(chart, model, ctx);
-    if (ctx.monitoring.serviceMonitor) serviceMonitor(chart, model, ctx);
-  });
+  // Only the Deployment and Service need cdk8s-plus; the others are plain JSON, which costs nothing to render.
+  const workload = renderChart(ctx.namespace, (chart) => addEngineWorkload(chart, model, ctx, engine));
+  const objects = [
+    settingsConfigMap(model, ctx, engine),
+    ...workload,
+    networkPolicy(model, ctx),
+    ...(ctx.podDisruptionBudget && model.replicas > 1 ? [disruptionBudget(model, ctx)] : []),
+    ...(ctx.monitoring.serviceMonitor ? [serviceMonitor(model, ctx)] : []),
+  ];
   return objects.map((obj) => canonical(obj.kind === "Deployment" ? withGpuScheduling(obj, model, ctx) : obj));
+}
+
+/** Metadata of a plain-JSON object of the model: its name, the stack's namespace, the model's labels. */
+function metadata(model: ResolvedModel, ctx: StackContext, name = model.serviceName): K8sObject["metadata"] {
+  return { name, ...(ctx.namespace ? { namespace: ctx.namespace } : {}), labels: modelLabels(model, ctx) };
 }
 
 /**
@@ -47,29 +55,31 @@ export function buildModelObjects(model: ResolvedModel, ctx: StackContext): K8sO
  * share a chart (the synth benchmark's bare-cdk8s baseline does).
  */
 export function addEngineWorkload(chart: Chart, model: ResolvedModel, ctx: StackContext, engine = engineContainer(model, ctx)): void {
-  const scope = new Construct(chart, model.name);
+  const scope = new constructs.Construct(chart, model.name);
   engineDeployment(scope, model, ctx, engine);
   engineService(scope, model, ctx);
 }
 
-function settingsConfigMap(chart: Chart, model: ResolvedModel, ctx: StackContext, engine: EngineContainer): void {
-  new kplus.ConfigMap(chart, "settings", {
-    metadata: { name: settingsConfigMapName(model.serviceName), labels: modelLabels(model, ctx) },
-    data: engine.settings,
-  });
+function settingsConfigMap(model: ResolvedModel, ctx: StackContext, engine: EngineContainer): K8sObject {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: metadata(model, ctx, settingsConfigMapName(model.serviceName)),
+    ...(Object.keys(engine.settings).length > 0 ? { data: { ...engine.settings } } : {}),
+  };
 }
 
-function engineDeployment(chart: Construct, model: ResolvedModel, ctx: StackContext, engine: EngineContainer): kplus.Deployment {
+function engineDeployment(chart: Construct, model: ResolvedModel, ctx: StackContext, engine: EngineContainer): K.Deployment {
   const labels = modelLabels(model, ctx);
   const selector = modelSelector(model);
   const credentials = kplus.Secret.fromSecretName(chart, "credentials", credentialsSecretName(model.serviceName));
-  const envVariables: Record<string, kplus.EnvValue> = {};
+  const envVariables: Record<string, K.EnvValue> = {};
   for (const [name, value] of Object.entries(engine.env)) envVariables[name] = kplus.EnvValue.fromValue(value);
   for (const [name, key] of Object.entries(engine.secretEnv)) {
     envVariables[name] = kplus.EnvValue.fromSecretValue({ secret: credentials, key });
   }
-  const probe = (path: string, options: kplus.HttpGetProbeOptions): kplus.Probe =>
-    kplus.Probe.fromHttpGet(path, { port: SERVICE_PORT, timeoutSeconds: Duration.seconds(5), ...options });
+  const probe = (path: string, options: K.HttpGetProbeOptions): K.Probe =>
+    kplus.Probe.fromHttpGet(path, { port: SERVICE_PORT, timeoutSeconds: cdk8s.Duration.seconds(5), ...options });
 
   const deployment = new kplus.Deployment(chart, "deployment", {
     metadata: {
@@ -88,10 +98,10 @@ function engineDeployment(chart: Construct, model: ResolvedModel, ctx: StackCont
             maxSurge: kplus.PercentOrAbsolute.absolute(0),
             maxUnavailable: kplus.PercentOrAbsolute.absolute(1),
           }),
-    progressDeadline: Duration.seconds(progressDeadlineSeconds(model.startupBudgetSeconds)),
+    progressDeadline: cdk8s.Duration.seconds(progressDeadlineSeconds(model.startupBudgetSeconds)),
     securityContext: POD_SECURITY,
     automountServiceAccountToken: false,
-    terminationGracePeriod: Duration.seconds(TERMINATION_GRACE_SECONDS),
+    terminationGracePeriod: cdk8s.Duration.seconds(TERMINATION_GRACE_SECONDS),
     containers: [
       {
         name: ENGINE_CONTAINER_NAME,
@@ -104,15 +114,15 @@ function engineDeployment(chart: Construct, model: ResolvedModel, ctx: StackCont
         resources: {
           cpu: { request: kplus.Cpu.units(model.cpu), limit: kplus.Cpu.units(model.cpu) },
           // A memory-backed /dev/shm is charged to the container, so it is added to the engine's own memory.
-          memory: { request: Size.gibibytes(model.memoryGiB + engine.shmGiB), limit: Size.gibibytes(model.memoryGiB + engine.shmGiB) },
+          memory: { request: cdk8s.Size.gibibytes(model.memoryGiB + engine.shmGiB), limit: cdk8s.Size.gibibytes(model.memoryGiB + engine.shmGiB) },
         },
         securityContext: CONTAINER_SECURITY,
         startup: probe(engine.livenessPath, {
-          periodSeconds: Duration.seconds(STARTUP_PROBE_PERIOD_SECONDS),
+          periodSeconds: cdk8s.Duration.seconds(STARTUP_PROBE_PERIOD_SECONDS),
           failureThreshold: Math.ceil(model.startupBudgetSeconds / STARTUP_PROBE_PERIOD_SECONDS),
         }),
-        liveness: probe(engine.livenessPath, { periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
-        readiness: probe(engine.readinessPath, { periodSeconds: Duration.seconds(5), failureThreshold: 3 }),
+        liveness: probe(engine.livenessPath, { periodSeconds: cdk8s.Duration.seconds(10), failureThreshold: 3 }),
+        readiness: probe(engine.readinessPath, { periodSeconds: cdk8s.Duration.seconds(5), failureThreshold: 3 }),
       },
     ],
   });
@@ -120,8 +130,8 @@ function engineDeployment(chart: Construct, model: ResolvedModel, ctx: StackCont
   const container = deployment.containers[0];
   if (!container) throw new Error("cdk8s-plus Deployment lost its container");
 
-  const emptyDir = (id: string, name: string, sizeGiB: number, medium?: kplus.EmptyDirMedium): kplus.Volume =>
-    kplus.Volume.fromEmptyDir(chart, id, name, { sizeLimit: Size.gibibytes(sizeGiB), ...(medium ? { medium } : {}) });
+  const emptyDir = (id: string, name: string, sizeGiB: number, medium?: K.EmptyDirMedium): K.Volume =>
+    kplus.Volume.fromEmptyDir(chart, id, name, { sizeLimit: cdk8s.Size.gibibytes(sizeGiB), ...(medium ? { medium } : {}) });
   container.mount(MOUNTS.cache, model.cache.kind === "pvc"
     ? kplus.Volume.fromPersistentVolumeClaim(chart, "cache-volume", kplus.PersistentVolumeClaim.fromClaimName(chart, "cache-claim", model.cache.claimName), { name: "cache" })
     : emptyDir("cache-volume", "cache", model.cache.sizeGiB));
@@ -159,13 +169,13 @@ function engineService(chart: Construct, model: ResolvedModel, ctx: StackContext
 const namespaceSelector = (namespace: string) => ({ matchLabels: { "kubernetes.io/metadata.name": namespace } });
 
 /** Ingress only from the router, the registry's health checker and the monitoring namespace, on port 8000. */
-function networkPolicy(chart: Chart, model: ResolvedModel, ctx: StackContext): void {
+function networkPolicy(model: ResolvedModel, ctx: StackContext): K8sObject {
   const monitoringPeer: Record<string, unknown> = { namespaceSelector: namespaceSelector(ctx.monitoring.namespace) };
   if (Object.keys(ctx.monitoring.podLabels).length > 0) monitoringPeer["podSelector"] = { matchLabels: { ...ctx.monitoring.podLabels } };
-  new ApiObject(chart, "network-policy", {
+  return {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
-    metadata: { name: model.serviceName, labels: modelLabels(model, ctx) },
+    metadata: metadata(model, ctx),
     spec: {
       podSelector: { matchLabels: modelSelector(model) },
       policyTypes: ["Ingress"],
@@ -180,26 +190,26 @@ function networkPolicy(chart: Chart, model: ResolvedModel, ctx: StackContext): v
         },
       ],
     },
-  });
+  };
 }
 
 /** One pod at a time may be evicted, so a drain never takes a replicated model fully down. */
-function disruptionBudget(chart: Chart, model: ResolvedModel, ctx: StackContext): void {
-  new ApiObject(chart, "pdb", {
+function disruptionBudget(model: ResolvedModel, ctx: StackContext): K8sObject {
+  return {
     apiVersion: "policy/v1",
     kind: "PodDisruptionBudget",
-    metadata: { name: model.serviceName, labels: modelLabels(model, ctx) },
+    metadata: metadata(model, ctx),
     spec: { maxUnavailable: 1, selector: { matchLabels: modelSelector(model) } },
-  });
+  };
 }
 
-function serviceMonitor(chart: Chart, model: ResolvedModel, ctx: StackContext): void {
+function serviceMonitor(model: ResolvedModel, ctx: StackContext): K8sObject {
   // llama.cpp guards /metrics with its API key; vLLM's /metrics is outside the /v1 routes it guards.
   const needsKey = model.engine === "llamacpp" && ctx.apiKey !== "none";
-  new ApiObject(chart, "service-monitor", {
+  return {
     apiVersion: "monitoring.coreos.com/v1",
     kind: "ServiceMonitor",
-    metadata: { name: model.serviceName, labels: modelLabels(model, ctx) },
+    metadata: metadata(model, ctx),
     spec: {
       selector: { matchLabels: modelSelector(model) },
       endpoints: [
@@ -213,7 +223,7 @@ function serviceMonitor(chart: Chart, model: ResolvedModel, ctx: StackContext): 
         },
       ],
     },
-  });
+  };
 }
 
 /**

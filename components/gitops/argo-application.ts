@@ -1,8 +1,8 @@
-import { ApiObject } from "cdk8s";
 import type { StackContext } from "../../config/types.js";
 import { canonical, renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { stackLabels } from "../shared/labels.js";
+import { cdk8s } from "../shared/cdk8s.js";
 
 export const ARGOCD_NAMESPACE = "argocd";
 export const APPLICATION_FILE = "argocd-application.yaml";
@@ -17,7 +17,7 @@ export function buildArgoApplication(ctx: StackContext): K8sObject[] {
   const { repoURL, targetRevision, path } = ctx.gitops;
   const automated = ctx.environment !== "production";
   return renderChart(undefined, (chart) => {
-    new ApiObject(chart, "application", {
+    new cdk8s.ApiObject(chart, "application", {
       apiVersion: "argoproj.io/v1alpha1",
       kind: "Application",
       metadata: { name: `modelfleet-${ctx.stack}`, namespace: ARGOCD_NAMESPACE, labels: stackLabels(ctx) },

@@ -1,8 +1,8 @@
-import { ApiObject } from "cdk8s";
 import type { ResolvedModel, StackConfig } from "../../config/types.js";
 import { canonical, renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { stackLabels } from "../shared/labels.js";
+import { cdk8s } from "../shared/cdk8s.js";
 
 /** Grafana's dashboard sidecar loads ConfigMaps carrying this label. */
 export const DASHBOARD_LABEL = { grafana_dashboard: "1" } as const;
@@ -85,7 +85,7 @@ export function buildDashboardConfigMap(config: StackConfig): K8sObject[] {
   // One line: Grafana reads it the same, and the policies parse it in a fraction of the time.
   const json = `${JSON.stringify(canonical(buildDashboard(config)))}\n`;
   return renderChart(config.monitoring.namespace, (chart) => {
-    new ApiObject(chart, "dashboard", {
+    new cdk8s.ApiObject(chart, "dashboard", {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: `modelfleet-${config.stack}-dashboard`, labels: { ...stackLabels(config), ...DASHBOARD_LABEL } },

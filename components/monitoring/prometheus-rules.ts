@@ -1,10 +1,10 @@
-import { ApiObject } from "cdk8s";
 import type { StackConfig } from "../../config/types.js";
 import { REGISTRY_HEALTH_NAME } from "../registry/names.js";
 import { canonical, renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { stackLabels } from "../shared/labels.js";
 import { ENGINE_CONTAINER_NAME } from "../engines/model-objects.js";
+import { cdk8s } from "../shared/cdk8s.js";
 
 /**
  * Alerts for a stack's models, on kube-state-metrics series (what the Prometheus operator stacks ship):
@@ -29,7 +29,7 @@ export function buildPrometheusRules(config: StackConfig): K8sObject[] {
     },
   }));
   return renderChart(ns, (chart) => {
-    new ApiObject(chart, "rules", {
+    new cdk8s.ApiObject(chart, "rules", {
       apiVersion: "monitoring.coreos.com/v1",
       kind: "PrometheusRule",
       metadata: { name: `modelfleet-${config.stack}`, labels: stackLabels(config) },

@@ -1,4 +1,4 @@
-import { ApiObject, type Chart } from "cdk8s";
+import type { Chart } from "cdk8s";
 import type { ResolvedModel, StackConfig, StackContext } from "../../config/types.js";
 import { canonical, renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
@@ -19,6 +19,7 @@ import {
   SECRET_KEYS,
 } from "./names.js";
 import { healthScripts, migrationSql, registrationSql, SCRIPTS_MOUNT, shortHash } from "./scripts.js";
+import { cdk8s } from "../shared/cdk8s.js";
 
 /**
  * The registry database's objects as pure builders. Groups follow the order Pulumi creates them in: the database
@@ -80,7 +81,7 @@ function psqlPod(ctx: StackContext, command: string[], scripts: { configMap: str
 function database(chart: Chart, ctx: StackContext): void {
   const selector = { matchLabels: { ...REGISTRY_DB_LABELS } };
   const isReady = { exec: { command: ["pg_isready", "-h", "127.0.0.1", "-p", String(POSTGRES_PORT), "-U", DATABASE_USER, "-d", DATABASE] } };
-  new ApiObject(chart, "statefulset", {
+  new cdk8s.ApiObject(chart, "statefulset", {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
     metadata: { name: REGISTRY_NAME, labels: labels(ctx, REGISTRY_DB_LABELS) },
@@ -138,7 +139,7 @@ function database(chart: Chart, ctx: StackContext): void {
     },
   });
   const service = (id: string, name: string, headless: boolean): void => {
-    new ApiObject(chart, id, {
+    new cdk8s.ApiObject(chart, id, {
       apiVersion: "v1",
       kind: "Service",
       metadata: { name, labels: labels(ctx, REGISTRY_DB_LABELS) },
@@ -156,7 +157,7 @@ function database(chart: Chart, ctx: StackContext): void {
     namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
     podSelector: { matchLabels: { ...podLabels } },
   });
-  new ApiObject(chart, "network-policy", {
+  new cdk8s.ApiObject(chart, "network-policy", {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
     metadata: { name: REGISTRY_NAME, labels: labels(ctx, REGISTRY_DB_LABELS) },
@@ -208,14 +209,14 @@ function scriptJob(chart: Chart, ctx: StackContext, job: ScriptJob): void {
     },
   });
   const name = `${job.base}-${shortHash(JSON.stringify([job.sql, spec("")]))}`;
-  new ApiObject(chart, `${job.base}-script`, {
+  new cdk8s.ApiObject(chart, `${job.base}-script`, {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: { name, labels: labels(ctx, REGISTRY_JOB_LABELS) },
     immutable: true,
     data: { [job.file]: job.sql },
   });
-  new ApiObject(chart, `${job.base}-job`, {
+  new cdk8s.ApiObject(chart, `${job.base}-job`, {
     apiVersion: "batch/v1",
     kind: "Job",
     metadata: { name, labels: labels(ctx, REGISTRY_JOB_LABELS), annotations: { ...PULUMI_REPLACE_UNREADY, ...job.jobAnnotations } },
@@ -259,13 +260,13 @@ export function buildRegistrationObjects(ctx: StackContext, models: readonly Res
  */
 export function buildHealthObjects(ctx: StackContext): K8sObject[] {
   return renderChart(ctx.namespace, (chart) => {
-    new ApiObject(chart, "scripts", {
+    new cdk8s.ApiObject(chart, "scripts", {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: REGISTRY_SCRIPTS_NAME, labels: labels(ctx, REGISTRY_HEALTH_LABELS) },
       data: healthScripts(),
     });
-    new ApiObject(chart, "health", {
+    new cdk8s.ApiObject(chart, "health", {
       apiVersion: "batch/v1",
       kind: "CronJob",
       metadata: { name: REGISTRY_HEALTH_NAME, labels: labels(ctx, REGISTRY_HEALTH_LABELS), annotations: ARGO_AFTER_MIGRATION },

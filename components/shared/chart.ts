@@ -1,15 +1,19 @@
-import { App, Chart } from "cdk8s";
+import type { Chart } from "cdk8s";
+import { cdk8s } from "./cdk8s.js";
+import { dropDefaults } from "./defaults.js";
 import type { K8sObject } from "./k8s-object.js";
 
 /**
  * Runs a cdk8s build in a fresh App and returns its objects as plain JSON. Name hashes are off: every object gets
- * an explicit, predictable name, because names are part of the API (Service `{model}-{environment}`).
+ * an explicit, predictable name, because names are part of the API (Service `{model}-{environment}`). Fields
+ * cdk8s-plus fills with the Kubernetes default are dropped here (components/shared/defaults.ts), the one place
+ * objects leave cdk8s, so synthesized YAML and the objects Pulumi registers stay the same.
  */
 export function renderChart(namespace: string | undefined, build: (chart: Chart) => void): K8sObject[] {
-  const app = new App();
-  const chart = new Chart(app, "modelfleet", { disableResourceNameHashes: true, ...(namespace ? { namespace } : {}) });
+  const app = new cdk8s.App();
+  const chart = new cdk8s.Chart(app, "modelfleet", { disableResourceNameHashes: true, ...(namespace ? { namespace } : {}) });
   build(chart);
-  return (chart.toJson() as K8sObject[]).map(stripCdk8sMarks);
+  return (chart.toJson() as K8sObject[]).map((obj) => dropDefaults(stripCdk8sMarks(obj)));
 }
 
 const CDK8S_LABEL_PREFIX = "cdk8s.io/";

@@ -1,4 +1,5 @@
-import * as kplus from "cdk8s-plus-28";
+import type * as K from "cdk8s-plus-28";
+import { kplus } from "./cdk8s.js";
 
 /**
  * One security posture for every engine and helper container: the restricted Pod Security Standard. The engine
@@ -7,7 +8,7 @@ import * as kplus from "cdk8s-plus-28";
  */
 export const RUN_AS_USER = 1000;
 
-export const POD_SECURITY: kplus.PodSecurityContextProps = {
+export const POD_SECURITY: K.PodSecurityContextProps = {
   ensureNonRoot: true,
   user: RUN_AS_USER,
   group: RUN_AS_USER,
@@ -16,7 +17,7 @@ export const POD_SECURITY: kplus.PodSecurityContextProps = {
   fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
 };
 
-export const CONTAINER_SECURITY: kplus.ContainerSecurityContextProps = {
+export const CONTAINER_SECURITY: K.ContainerSecurityContextProps = {
   ensureNonRoot: true,
   user: RUN_AS_USER,
   group: RUN_AS_USER,

@@ -1,9 +1,9 @@
-import { ApiObject } from "cdk8s";
 import type { StackConfig, StackContext } from "../../config/types.js";
 import { buildModelObjects } from "../engines/model-objects.js";
 import { renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { stackLabels } from "../shared/labels.js";
+import { cdk8s } from "../shared/cdk8s.js";
 
 export const DEFAULT_DENY_POLICY_NAME = "default-deny-ingress";
 
@@ -13,7 +13,7 @@ export const DEFAULT_DENY_POLICY_NAME = "default-deny-ingress";
  */
 export function buildNamespaceObjects(ctx: StackContext): K8sObject[] {
   return renderChart(undefined, (chart) => {
-    new ApiObject(chart, "namespace", {
+    new cdk8s.ApiObject(chart, "namespace", {
       apiVersion: "v1",
       kind: "Namespace",
       metadata: {
@@ -26,7 +26,7 @@ export function buildNamespaceObjects(ctx: StackContext): K8sObject[] {
       },
     });
     if (ctx.defaultDenyNetworkPolicy) {
-      new ApiObject(chart, "default-deny", {
+      new cdk8s.ApiObject(chart, "default-deny", {
         apiVersion: "networking.k8s.io/v1",
         kind: "NetworkPolicy",
         metadata: { name: DEFAULT_DENY_POLICY_NAME, namespace: ctx.namespace, labels: stackLabels(ctx) },

@@ -46,7 +46,7 @@ describe("modelfleet bundle / db / pins (the CLI wiring)", () => {
     expect(readFileSync(out, "utf8")).toBe("someone else's file\n");
     const noMode = await cli(["db", "restore", "x.dump", "--db-url", "postgres://a:b@127.0.0.1:1/c"]);
     expect(noMode.exitCode).toBe(2);
-    expect(noMode.stderr).toContain("required option '--mode <mode>' not specified");
+    expect(noMode.stderr).toContain("required option '--db-mode <mode>' not specified");
   });
 
   it("pins resolve --dry-run reports and writes nothing", async () => {

@@ -44,6 +44,15 @@ describe("stackNameProblem", () => {
   });
 });
 
+describe("stackNameProblem with a key pasted into --stack", () => {
+  it("says what is wrong without showing the value", () => {
+    const key = "sk-proj-Q2x9LmT4vB7nR1pZ8kW3yH6cJ0fD5gA";
+    const message = stackNameProblem(key) ?? "";
+    expect(message).toContain("(a credential-shaped value, not shown) is not a DNS label");
+    expect(message).not.toContain(key.slice(0, 8));
+  });
+});
+
 describe("stackFileName", () => {
   it("is Pulumi.<stack>.yaml for a stack name", () => {
     expect(stackFileName("staging")).toBe("Pulumi.staging.yaml");

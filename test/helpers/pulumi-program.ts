@@ -3,10 +3,9 @@
  * file's `modelfleet:` keys become the runtime config, exactly as the language host passes them, and every
  * resource registration is captured.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { readStackValues } from "../../config/load.js";
+import { configMap } from "../program/stand-in-engine.js";
 import { defineStack, type StackOutputs } from "../../stacks/program.js";
 import { loadPulumiStackConfig, loadStackSecrets } from "../../stacks/pulumi-config.js";
 import type { StackConfig } from "../../config/types.js";
@@ -35,11 +34,8 @@ export interface ProgramRun {
   readonly modelUrns: ReadonlyMap<string, string>;
 }
 
-/** The stack file's `modelfleet:` keys as Pulumi's config map: `project:key` → string (JSON for structured values). */
-export function configMap(stack: string, extra: Record<string, unknown> = {}): Record<string, string> {
-  const values = { ...readStackValues(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8"), `Pulumi.${stack}.yaml`), ...extra };
-  return Object.fromEntries(Object.entries(values).map(([k, v]) => [`modelfleet:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
-}
+/** The stack file's `modelfleet:` keys as Pulumi's config map (defined beside the stand-in engine, which needs it too). */
+export { configMap } from "../program/stand-in-engine.js";
 
 export interface RunOptions {
   /** Extra or replaced `modelfleet:` keys, as decrypted values. */

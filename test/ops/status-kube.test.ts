@@ -61,7 +61,8 @@ function kubeconfig(server = apiUrl): string {
     stringify({
       apiVersion: "v1",
       kind: "Config",
-      clusters: [{ name: "stub", cluster: { server } }],
+      // client-node refuses plain http unless TLS verification is off (as for `kubectl proxy`).
+      clusters: [{ name: "stub", cluster: { server, "insecure-skip-tls-verify": true } }],
       users: [{ name: "operator", user: { token: TOKEN } }],
       contexts: [{ name: "stub", context: { cluster: "stub", user: "operator", namespace: "llm-staging" } }],
       "current-context": "stub",
@@ -163,7 +164,7 @@ describe("status rollout through a kubeconfig", () => {
     };
     const result = await run({ kubeconfig: kubeconfig() });
     expect(result.code).toBe(STATUS_EXIT.problems);
-    expect(result.stdout).toContain(`            unknown   rollout not read: Kubernetes API ${apiUrl} answered HTTP 403 (the kubeconfig's user may not read Deployments, Pods or Events in this namespace): deployments.apps "qwen3-staging" is forbidden`);
+    expect(result.stdout).toContain(`  problems  unknown   rollout not read: Kubernetes API ${apiUrl} answered HTTP 403 (the kubeconfig's user may not read Deployments, Pods or Events in this namespace): deployments.apps "qwen3-staging" is forbidden`);
   });
 
   it("reports an unreachable API server as unknown and exits 1", async () => {

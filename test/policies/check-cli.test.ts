@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import { checkCommand, type CheckJsonOutput } from "../../cli/commands/check.js";
 
 const FIXTURES = join(import.meta.dirname, "../fixtures/policies/cli");
+/** The CLI as installed: compiled JavaScript in build/ (kept current by test/setup/build.ts). */
+const BIN = join(import.meta.dirname, "../../bin/modelfleet.js");
 
 interface CliResult {
   code: number;
@@ -105,12 +107,13 @@ describe("modelfleet check", () => {
     expect(result.stderr).toBe('error: --env "prod" is not an environment; allowed: development, staging, production.\n');
   });
 
-  it("runs as a process: exit code and output, no stack trace", async () => {
-    const entry = join(import.meta.dirname, "cli-entry.ts");
-    const bad = await execa("node", ["--import", "tsx", entry, "check", join(FIXTURES, "malformed")], { reject: false });
+  it("runs as a process (the compiled bin/modelfleet.js): exit code and output, no stack trace", async () => {
+    const bad = await execa("node", [BIN, "check", join(FIXTURES, "malformed")], { reject: false });
     expect(bad.exitCode).toBe(2);
-    expect(bad.stderr).toMatch(/^error: .*broken\.yaml:7: malformed YAML/);
-    const failing = await execa("node", ["--import", "tsx", entry, "check", join(FIXTURES, "violations")], { reject: false });
+    expect(bad.stderr).toMatch(/^error: .*broken\.yaml:7: malformed YAML[^\n]*\n?$/);
+    const failing = await execa("node", [BIN, "check", join(FIXTURES, "violations")], { reject: false });
     expect(failing.exitCode).toBe(1);
+    expect(failing.stdout).toContain(`${join(FIXTURES, "violations", "qwen.yaml")}:21  Deployment/inference/qwen-production`);
+    expect(failing.stderr).toBe("");
   });
 });

@@ -56,8 +56,8 @@ describe("modelfleet check reads only regular files", () => {
     const dir = folder();
     writeFileSync(join(dir, "a.yaml"), SERVICE);
     execFileSync("mkfifo", [join(dir, "pipe.yaml")]);
-    const entry = join(import.meta.dirname, "cli-entry.ts");
-    const result = await execa("node", ["--import", "tsx", entry, "check", dir], { reject: false, timeout: 20_000 });
+    const bin = join(import.meta.dirname, "../../bin/modelfleet.js");
+    const result = await execa("node", [bin, "check", dir], { reject: false, timeout: 20_000 });
     expect(result.timedOut).toBe(false);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toBe(`error: ${join(dir, "pipe.yaml")}: a FIFO (named pipe), not a regular file; only regular files are read (a symlink must point to one)`);

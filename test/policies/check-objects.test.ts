@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { K8sObject } from "../../components/shared/k8s-object.js";
 import { checkObjects } from "../../cli/commands/check.js";
-import { checkPaths } from "../../policies/check.js";
+import { checkPaths, loadYaml, type Loaded } from "../../policies/check.js";
+import { fastParseDocuments } from "../../policies/fast-yaml.js";
+import { objectsIn, objectsSelecting, selectorMatches } from "../../policies/k8s.js";
 import { RULES } from "../../policies/rules/index.js";
 import { RULE_IDS } from "../../policies/types.js";
 import { yamlDocumentObject } from "../../policies/documents.js";
-import { join } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
 
 const DIGEST = `sha256:${"b".repeat(64)}`;
 
@@ -209,5 +212,216 @@ describe("checkObjects on hostile in-memory objects", () => {
     const start = performance.now();
     expect(checkObjects([document], "production")).toEqual([]);
     expect(performance.now() - start).toBeLessThan(2_000);
+  });
+});
+
+/** Every .yaml file under a folder (stack files aside: they are read by the library only). */
+function manifestFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name) && !/^Pulumi\./.test(entry.name))
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
+}
+
+/** The objects two readers load from a text, and the line each gives for every finding (and for a few other paths). */
+function compareReaders(file: string, text: string): { fast: Loaded[]; lines: [number, number][] } {
+  const fast = loadYaml(file, text, "fast");
+  const library = loadYaml(file, text, "library");
+  expect(fast.map((l) => l.object)).toStrictEqual(library.map((l) => l.object));
+  const lines: [number, number][] = [];
+  for (const environment of ["development", "production"] as const) {
+    for (const v of checkObjects(fast.map((l) => l.object), environment)) {
+      const i = fast.findIndex((l) => l.object === v.object);
+      lines.push([fast[i]!.line(v.path, v.embeddedLine), library[i]!.line(v.path, v.embeddedLine)]);
+    }
+  }
+  for (const [i, loaded] of fast.entries()) {
+    for (const path of [[], ["metadata"], ["metadata", "name"], ["spec", "template", "spec", "containers", 0, "image"], ["spec", "no-such-field"], ["items", 1, "kind"]]) {
+      lines.push([loaded.line(path), library[i]!.line(path)]);
+    }
+  }
+  return { fast, lines };
+}
+
+/** Generated-style YAML the fast reader takes: every construct it handles, with findings after empty documents. */
+const GENERATED = [
+  "# Source: chart/templates/first.yaml",
+  "---",
+  "# Source: chart/templates/empty.yaml",
+  "---",
+  "apiVersion: apps/v1",
+  "kind: Deployment",
+  "metadata:",
+  "  name: 'quoted ''name'''",
+  "  namespace: inference",
+  "  labels: &labels",
+  "    app: qwen   # trailing comment",
+  '    "app.kubernetes.io/name": "qwen\\u0021"',
+  "  annotations: {}",
+  "spec:",
+  "  replicas: 2",
+  "  selector:",
+  "    matchLabels: *labels",
+  "  template:",
+  "    metadata:",
+  "      labels: *labels",
+  "    spec:",
+  "      containers:",
+  "      - name: vllm",
+  "        image: vllm/vllm-openai:v0.8.5",
+  "        args:",
+  "        - --api-key",
+  "        - sk-0123456789abcdef0123456789abcdef",
+  "          # a comment deeper than the items",
+  "        - --max-model-len",
+  "        - 4096",
+  "        env:",
+  "          - name: POSTGRES_PASSWORD",
+  "            value: lstm_password",
+  "          - name: RATIO",
+  "            value: -1.5e3",
+  "          - name: FLAGS",
+  "            value: [] ",
+  "        ports:",
+  "        -",
+  "          containerPort: 8000",
+  "        - - nested",
+  "          - list",
+  "---",
+  "apiVersion: v1",
+  "kind: List",
+  "items:",
+  "- apiVersion: v1",
+  "  kind: Service",
+  "  metadata: {}",
+  "- apiVersion: v1",
+  "  kind: ConfigMap",
+  "  metadata:",
+  "    name: cors",
+  "  data:",
+  "    CORS_ORIGINS: '*'",
+  "    toString: ~",
+  "---",
+  "replicaCount: 1",
+  "auth:",
+  "  password: hunter2hunter2",
+  "  enabled: true",
+  "",
+].join("\n");
+
+describe("the fast YAML reader (policies/fast-yaml.ts) agrees with the yaml library", () => {
+  it("reads generated YAML itself: the same objects and the same line for every finding", () => {
+    // Given generated-style YAML the fast reader takes on (not handed to the library)
+    expect(fastParseDocuments(GENERATED)?.map((d) => d.value === null)).toEqual([true, false, false, false]);
+    // When both readers load it and the rules run
+    const { fast, lines } = compareReaders("/charts/out.yaml", GENERATED);
+    // Then objects, names and every line agree (compareReaders asserts the objects)
+    expect(fast.map((l) => `${l.object.kind}/${String(l.object.metadata.name)}`)).toEqual(["Deployment/quoted 'name'", "Service/(unnamed)", "ConfigMap/cors", "YamlDocument/out.yaml#4"]);
+    expect(lines.length).toBeGreaterThan(8);
+    for (const [fastLine, libraryLine] of lines) expect(fastLine).toBe(libraryLine);
+    // And the lines are the file's own
+    const deployment = fast[0]!;
+    expect(deployment.line(["spec", "template", "spec", "containers", 0, "env", 0, "value"])).toBe(33);
+    expect(deployment.line(["spec", "template", "spec", "containers", 0, "ports", 0, "containerPort"])).toBe(40);
+    expect(fast[3]!.line(["auth", "password"])).toBe(60);
+  });
+
+  it.each([
+    ["a block scalar", "data:\n  settings.py: |\n    PASSWORD = 'x'\n"],
+    ["a flow map over two lines", "metadata: {name: a,\n  namespace: b}\n"],
+    ["a flow map with a key and no value", "metadata: {name}\n"],
+    ["a multi-line plain scalar", "a: one\n  two\n"],
+    ["a tag", "a: !!str 1\n"],
+    ["a duplicate key", "a: 1\na: 2\n"],
+    ["a directive", "%YAML 1.2\n---\na: 1\n"],
+    ["a tab", "a:\t1\n"],
+    ["CRLF line ends", "a: 1\r\nb: 2\r\n"],
+    ["an unknown alias", "a: *nope\n"],
+    ["a merge key", "a: &x\n  b: 1\nc:\n  <<: *x\n"],
+    ["a number as a key", "80: http\n"],
+    ["a document end marker", "a: 1\n...\n"],
+    ["a value on the --- line", "--- a: 1\n"],
+    ["an escape JSON lacks", 'a: "\\x41"\n'],
+    ["nesting deeper than it takes on", `${Array.from({ length: 60 }, (_, i) => `${"  ".repeat(i)}k${i}:`).join("\n")} x\n`],
+  ])("hands %s to the yaml library", (_what, text) => {
+    // Either the whole text (file-level constructs) or the one document is left to the library.
+    const documents = fastParseDocuments(text);
+    expect(documents === undefined || documents.every((d) => d.fallback && d.value === undefined)).toBe(true);
+    // And the outcome is the library's: the same objects, or the same error
+    const outcome = (reader: "fast" | "library"): unknown => {
+      try {
+        return loadYaml("/x.yaml", text, reader).map((l) => l.object);
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    expect(outcome("fast")).toStrictEqual(outcome("library"));
+  });
+
+  it("reads the other documents of a file itself when one is left to the library, with the file's lines", () => {
+    const text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  app.env: |\n    API_TOKEN=abc123abc123\n---\napiVersion: v1\nkind: Service\nmetadata: {name: b}\n";
+    expect(fastParseDocuments(text)?.map((d) => d.fallback)).toEqual([true, false]);
+    const { fast, lines } = compareReaders("/x.yaml", text);
+    expect(fast.map((l) => l.object.metadata.name)).toEqual(["a", "b"]);
+    for (const [fastLine, libraryLine] of lines) expect(fastLine).toBe(libraryLine);
+    expect(fast[0]!.line(["data", "app.env"], 1)).toBe(6);
+  });
+
+  it("leaves an alias bomb to the library, which refuses it", async () => {
+    const lines = ["a0: &a0 x"];
+    for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i}\n${Array.from({ length: 9 }, () => `  - *a${i - 1}`).join("\n")}`);
+    const text = `${lines.join("\n")}\n`;
+    expect(fastParseDocuments(text)?.map((d) => d.fallback)).toEqual([true]);
+    expect(() => loadYaml("/bomb.yaml", text)).toThrow("/bomb.yaml:1: YAML aliases expand to more than 1000 nodes (an alias bomb?); write the values out");
+  });
+
+  it("loads every policy fixture as the library does, with the same lines for every finding", () => {
+    const files = manifestFiles(join(import.meta.dirname, "../fixtures/policies")).filter((f) => basename(f) !== "broken.yaml");
+    let fastFiles = 0;
+    for (const file of files) {
+      const text = readFileSync(file, "utf8");
+      if (fastParseDocuments(text) !== undefined) fastFiles++;
+      const { lines } = compareReaders(file, text);
+      for (const [fastLine, libraryLine] of lines) expect(fastLine, file).toBe(libraryLine);
+    }
+    // Most fixtures are plain generated YAML: the comparison exercises the fast reader, not only the fallback.
+    expect(fastFiles).toBeGreaterThan(files.length / 2);
+  });
+});
+
+describe("objectsSelecting (the selector index stack-level rules use)", () => {
+  it("finds exactly the objects selectorMatches accepts, for every kind of selector", () => {
+    // Given policies with every selector shape: labels, expressions only, {}, none, not a map, non-string values
+    const selectors: unknown[] = [
+      { matchLabels: { app: "a" } },
+      { matchLabels: { app: "a", tier: "gpu" } },
+      { matchLabels: { tier: "gpu" }, matchExpressions: [{ key: "app", operator: "In", values: ["b"] }] },
+      { matchExpressions: [{ key: "app", operator: "Exists" }] },
+      { matchExpressions: [{ key: "app", operator: "NotIn", values: ["a"] }] },
+      {},
+      undefined,
+      "app=a",
+      { matchLabels: { app: 1, tier: "cpu" } },
+      { matchLabels: { app: "b" } },
+    ];
+    const policies: K8sObject[] = selectors.map((podSelector, i) => ({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: `p${i}`, namespace: i === 9 ? "other" : "inference" },
+      spec: podSelector === undefined ? {} : { podSelector },
+    }));
+    const objects = [...policies, vllmDeployment()];
+    const selectorOf = (o: K8sObject): unknown => (o["spec"] as Record<string, unknown>)["podSelector"] ?? {};
+    const podLabels: Record<string, string>[] = [{}, { app: "a" }, { app: "a", tier: "gpu" }, { app: "b", tier: "gpu" }, { app: "b" }, { tier: "cpu" }, { app: "c", tier: "cpu" }];
+    for (const namespace of ["inference", "other", "none"]) {
+      for (const labels of podLabels) {
+        // When indexed and when judged one by one
+        const indexed = objectsSelecting(objects, namespace, "NetworkPolicy", "test.podSelector", selectorOf, labels).map((o) => o.metadata.name).sort();
+        const bruteForce = objectsIn(objects, namespace, "NetworkPolicy").filter((o) => selectorMatches(selectorOf(o), labels)).map((o) => o.metadata.name).sort();
+        // Then they agree
+        expect(indexed, `${namespace} ${JSON.stringify(labels)}`).toEqual(bruteForce);
+      }
+    }
+    expect(objectsSelecting(objects, "inference", "NetworkPolicy", "test.podSelector", selectorOf, { app: "a", tier: "gpu" }).map((o) => o.metadata.name).sort()).toEqual(["p0", "p1", "p3", "p5", "p6"]);
   });
 });

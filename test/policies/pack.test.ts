@@ -1,4 +1,8 @@
+import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildPolicies, packEnvironment, WAIVERS_POLICY } from "../../policies/pack/policies.js";
@@ -160,5 +164,39 @@ describe("CrossGuard pack (served over gRPC)", () => {
     expect(secrets[0]!.enforcement).toBe(MANDATORY);
     expect(secrets[0]!.message).toContain("<redacted, 13 chars>");
     expect(secrets[0]!.message).not.toContain("lstm_password");
+  });
+});
+
+/**
+ * policies/package.json "main" (pack/main.cjs) is what run-policy-pack require()s: it imports the compiled pack from
+ * build/ (no TypeScript compiled at preview time), and says how to build it when build/ is missing.
+ */
+describe("the pack's entry point (pack/main.cjs)", () => {
+  const PACK_ROOT = join(import.meta.dirname, "..", "..");
+
+  it("resolves to the compiled pack, build/policies/pack/index.js", () => {
+    const main = JSON.parse(readFileSync(join(PACK_ROOT, "policies", "package.json"), "utf8")).main as string;
+    expect(main).toBe("pack/main.cjs");
+    expect(existsSync(join(PACK_ROOT, "build", "policies", "pack", "index.js"))).toBe(true);
+  });
+
+  it("rejects with how to build it when build/ is missing", async () => {
+    // The same entry point in a checkout without build/: the promise run-policy-pack awaits rejects with the fix.
+    const checkout = await mkdtemp(join(tmpdir(), "modelfleet-pack-"));
+    try {
+      await mkdir(join(checkout, "policies", "pack"), { recursive: true });
+      await copyFile(join(PACK_ROOT, "policies", "pack", "main.cjs"), join(checkout, "policies", "pack", "main.cjs"));
+      const loading = require(join(checkout, "policies", "pack", "main.cjs")) as Promise<unknown>;
+      const error = (await loading.then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as Error;
+      expect(error.message).toBe(
+        `modelfleet policy pack: ${join(checkout, "build", "policies", "pack", "index.js")} does not exist; the pack runs compiled. Run \`npm ci\` (or \`npm run build\`) at the repository root, then retry.`,
+      );
+      expect(error.stack).toBe(error.message);
+    } finally {
+      await rm(checkout, { recursive: true, force: true });
+    }
   });
 });

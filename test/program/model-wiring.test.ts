@@ -72,7 +72,9 @@ describe("profile switches, one model setting at a time", () => {
     const models = shippedModels("staging");
     models[0]!["replicas"] = 2;
     const secrets = operatorSecrets("staging");
-    const run = await runProgram("staging", { extra: { ...secrets.extra, models }, secretKeys: secrets.secretKeys });
+    // One more pod than the shipped pool (1 node × 4 GPUs) holds: a second node, so only the replica count changes.
+    const gpu = { pool: { nodes: 2, gpusPerNode: 4 } };
+    const run = await runProgram("staging", { extra: { ...secrets.extra, models, gpu }, secretKeys: secrets.secretKeys });
     const pdbOwners = run.resources.filter((r) => kind(r) === "PodDisruptionBudget").map((r) => r.parent);
     expect(pdbOwners).toEqual([componentUrn("staging", "vllm", "qwen3-8b")]);
   });
@@ -80,7 +82,8 @@ describe("profile switches, one model setting at a time", () => {
   it("development: 2 replicas still get no PodDisruptionBudget (the profile has none)", async () => {
     const models = shippedModels("development");
     for (const model of models) model["replicas"] = 2;
-    const run = await runProgram("development", { extra: { models } });
+    // Two GPU nodes, so the pool holds the extra pods (gpu.pool rule) and only the replica count changes.
+    const run = await runProgram("development", { extra: { models, gpu: { pool: { nodes: 2, gpusPerNode: 1 } } } });
     expect(run.resources.filter((r) => kind(r) === "PodDisruptionBudget")).toEqual([]);
   });
 

@@ -193,3 +193,30 @@ describe("--require-ready on an image-only promotion (models pick their image by
     expect(ws.now()).toBe(ws.before.replace(OLD_VLLM, STAGING_VLLM));
   });
 });
+
+describe("--require-verified on an image-only promotion", () => {
+  const ctx = useRegistryDatabase();
+
+  it("refuses a model verified on no run, passes once `verify --record` passed on the digest, and checks its flag", async () => {
+    const { db, client } = await ctx.migratedDb();
+    const ws = imageOnlyWorkspace((t) => t.replace(STAGING_VLLM, OLD_VLLM));
+    const staging = loadStackFile(join(FIXTURES, "Pulumi.staging.yaml"));
+    const vllm = staging.models.filter((m) => m.engine === "vllm");
+    await reconcile(client, vllm.map((m) => ({ modelName: m.name, engine: m.engine, servedModelName: m.servedModelName, imageDigest: staging.images.vllm.digest!, endpoint: m.endpoint, namespace: staging.namespace })), "staging");
+    const args = ["--from", "staging", "--to", "production", "--dir", ws.dir, "--write", "--require-verified", "60"];
+
+    const refused = await cli(args, { MODELFLEET_DB_URL: db.url });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe("error: not proven in staging, so nothing was written:\n  - qwen3-8b: never verified in staging: run `modelfleet verify --stack staging --model qwen3-8b --record`\n");
+    expect(ws.now()).toBe(ws.before);
+
+    for (const m of vllm) await recordVerification(client, { model: m.name, environment: "staging", outcome: "passed", latencyMs: 900 });
+    const passed = await cli(args, { MODELFLEET_DB_URL: db.url });
+    expect(passed.code, passed.stderr).toBe(0);
+    expect(ws.now()).toBe(ws.before.replace(OLD_VLLM, STAGING_VLLM));
+
+    const bad = await cli(["--from", "staging", "--to", "production", "--dir", ws.dir, "--require-verified", "1.5"], { MODELFLEET_DB_URL: db.url });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--require-verified "1.5": a whole number of minutes from 1 to 10080');
+  });
+});

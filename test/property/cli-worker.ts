@@ -1,8 +1,10 @@
-// A long-lived child process for the CLI property: receives `{ argv, cwd }` over IPC, runs `main()` from cli/main.ts
-// in-process in that folder with stdout and stderr captured, and answers `{ code, stdout, stderr, crash }`. The
-// parent kills and restarts it when a case runs past its time bound, so a hang (even a blocking read of a FIFO)
-// fails one case instead of the whole suite. Run as `node --import tsx test/property/cli-worker.ts`.
-import { main } from "../../cli/main.js";
+// A long-lived child process for the CLI property: receives `{ argv, cwd }` over IPC, runs `main()` of the compiled
+// CLI (build/cli/main.js, what bin/modelfleet.js runs; test/setup/build.ts keeps it current) in-process in that
+// folder with stdout and stderr captured, and answers `{ code, stdout, stderr, crash }`. The parent kills and
+// restarts it when a case runs past its time bound, so a hang (even a blocking read of a FIFO) fails one case
+// instead of the whole suite. Run as `node --import tsx test/property/cli-worker.ts` (tsx compiles this file only).
+process.setSourceMapsEnabled(true);
+const { main } = (await import(new URL("../../build/cli/main.js", import.meta.url).href)) as typeof import("../../cli/main.js");
 
 interface Request {
   readonly id: number;

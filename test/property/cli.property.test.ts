@@ -1,5 +1,5 @@
 /**
- * Property 3: the CLI, run in-process (`main(argv)` from cli/main.ts, in a worker process: see cli-worker.ts) with
+ * Property 3: the compiled CLI, run in-process (`main(argv)` of build/cli/main.js, in a worker process: see cli-worker.ts) with
  * random argv for every command — flags with `..`, `/`, very long strings, huge and negative numbers, secrets —
  * in a fresh temp cwd holding (sometimes mutated) copies of the stack files and a FIFO:
  *   - exits 0, 1 or 2 within a time bound, with no stack trace ("    at " lines), no escaped exception and no

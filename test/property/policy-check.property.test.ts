@@ -3,12 +3,17 @@
  * arbitrary JSON documents, stack files — and reports violations whose ruleId is a known rule and whose objectRef,
  * fieldPath and message are strings (message one line, never an injected secret). Through files (`checkPaths`, what
  * `modelfleet check` runs) the only exception is PolicyInputError, also for hostile YAML (alias bombs, deep nesting).
+ * Property 3: the fast YAML reader (policies/fast-yaml.ts) agrees with the yaml library on every text it takes on:
+ * the same documents, values and positions, and no document the library finds an error in.
  * Replay a failure: see test/property/README.md.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
+import { LineCounter, parseAllDocuments, parseDocument, stringify, type Document } from "yaml";
+import { fastParseDocuments } from "../../policies/fast-yaml.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { K8sObject } from "../../components/shared/k8s-object.js";
 import { checkObjects, checkPaths, isPolicyInputError, type CheckedViolation } from "../../policies/check.js";
@@ -130,6 +135,72 @@ describe("property: the policy checker never throws and reports well-formed viol
         }
       }),
       propertyParams("policy/files", 80),
+    );
+  });
+});
+
+/** Scalars whose YAML spelling is easy to get wrong: core-schema look-alikes, indicators, quotes, comments. */
+const trickyText = fc.constantFrom(
+  "", " ", "null", "Null", "NULL", "~", "true", "False", "TRUE", "yes", "1", "-1", "+1", "-0", "007", "0o17", "0o8", "0x1F", "1e3", "1E-2", "-.inf", ".NaN", "1.50",
+  "0.", ".5", "1_000", "a: b", "a:b", "a:", ":a", "#x", "a #b", "a#b", "- x", "-x", "-", "[a]", "{a}", "${X}", "$(X)", "'q'", '"d"', "it's", "a\\b", "é",
+  "<<", "__proto__", "constructor", "toString", "*a", "&a", "!t", "|", ">", "%x", "@x", "`x", "a,b", "---", "...", "? x", ": x", "a  b", "x\ny",
+);
+const key = fc.oneof(trickyText, fc.string({ maxLength: 6 }));
+const scalarValue = fc.oneof(trickyText, fc.string({ maxLength: 8 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null));
+const yamlValue = fc.letrec<{ node: unknown }>((tie) => ({
+  node: fc.oneof({ depthSize: "small" }, scalarValue, fc.array(tie("node"), { maxLength: 3 }), fc.dictionary(key, tie("node"), { maxKeys: 3 })),
+})).node;
+/** How the document is written: what generators vary (sequence indentation, quoting, flow or block). */
+const writeStyle = fc.record({
+  indentSeq: fc.boolean(),
+  defaultStringType: fc.constantFrom("PLAIN", "QUOTE_DOUBLE", "QUOTE_SINGLE"),
+  defaultKeyType: fc.constantFrom(null, "PLAIN", "QUOTE_DOUBLE"),
+  collectionStyle: fc.constantFrom("any", "block", "block", "flow"),
+} as const);
+/** A character-level edit at a position: the malformed and unusual texts no writer produces. */
+const charEdit = fc.tuple(fc.nat(), fc.constantFrom(" ", "  ", "\n", "-", "- ", ":", ": ", "#", " #", "'", '"', "&a ", "*a", "[", "]", "{", "}", ",", "|", "!", "\t", "---\n", "\\"), fc.boolean());
+
+describe("property: the fast YAML reader agrees with the yaml library", () => {
+  it("same documents, values and positions wherever it does not hand a document over", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(yamlValue, fc.boolean()), { minLength: 1, maxLength: 3 }), writeStyle, fc.array(charEdit, { maxLength: 2 }), (docs, style, edits) => {
+        let text = docs
+          .map(([value, comment]) => {
+            // A map holding one value twice, so the writer emits anchors and aliases.
+            const shared = value !== null && typeof value === "object" ? { first: value, again: value } : value;
+            return `${comment ? "# Source: x.yaml\n" : ""}${stringify(shared, { ...style, lineWidth: 0, aliasDuplicateObjects: true })}`;
+          })
+          .join("---\n");
+        for (const [at, insert, remove] of edits) {
+          const i = at % (text.length + 1);
+          text = remove ? text.slice(0, i) + text.slice(i + insert.length) : text.slice(0, i) + insert + text.slice(i);
+        }
+        const fast = fastParseDocuments(text);
+        if (fast === undefined) return;
+        // A document handed over whose text alone has an error sends the whole file to the library (policies/check.ts).
+        if (fast.some((doc) => doc.fallback && parseDocument(text.slice(doc.start, doc.end)).errors.length > 0)) return;
+        const library = parseAllDocuments(text);
+        const libraryDocs: Document[] = Array.isArray(library) ? library : [];
+        expect(fast.length, "document count").toBe(libraryDocs.length);
+        fast.forEach((doc, i) => {
+          const libraryDoc = libraryDocs[i]!;
+          if (doc.fallback) return;
+          expect(libraryDoc.errors.map((e) => e.message), `errors in document ${i + 1} the fast reader took`).toEqual([]);
+          // node:util's comparison (prototypes, -0, NaN), not vitest's, which reads an own `constructor` key as the class.
+          const expected: unknown = libraryDoc.toJS();
+          expect(isDeepStrictEqual(doc.value, expected), `document ${i + 1}: ${JSON.stringify(doc.value)?.slice(0, 300)} vs ${JSON.stringify(expected)?.slice(0, 300)}`).toBe(true);
+          // Its text alone (what a finding is located in) is the same document at the same lines.
+          const lineCounter = new LineCounter();
+          const alone = parseDocument(text.slice(doc.start, doc.end), { lineCounter });
+          expect(isDeepStrictEqual(alone.toJS(), doc.value), "the document's text alone").toBe(true);
+          const fileLines = new LineCounter();
+          parseAllDocuments(text, { lineCounter: fileLines });
+          const start = libraryDoc.contents?.range?.[0];
+          const aloneStart = alone.contents?.range?.[0];
+          if (start !== undefined && aloneStart !== undefined) expect(lineCounter.linePos(aloneStart).line + doc.firstLine - 1).toBe(fileLines.linePos(start).line);
+        });
+      }),
+      propertyParams("policy/fast-yaml", 400),
     );
   });
 });

@@ -6,10 +6,15 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registryCommand } from "../../cli/commands/registry.js";
 import { disableModel } from "../../registry/entries.js";
+import { readMigrationFiles } from "../../registry/migration-files.js";
 import { reconcile } from "../../registry/reconcile.js";
 import { DIGEST_A, DIGEST_B, desired, snapshotEntries, useRegistryDatabase } from "./support.js";
 
 const ctx = useRegistryDatabase();
+/** Every migration this build ships, oldest first: what `migrate up` applies to an empty database. */
+const MIGRATIONS = readMigrationFiles().map((file) => file.name);
+const APPLIED_ALL = MIGRATIONS.map((name) => `applied ${name}\n`).join("");
+const BIN = fileURLToPath(new URL("../../bin/modelfleet.js", import.meta.url));
 
 interface CliResult {
   code: number;
@@ -59,13 +64,13 @@ describe("modelfleet registry migrate", () => {
     const url = ["--db-url", db.url];
     expect(await cli(["migrate", "status", ...url])).toMatchObject({
       code: 0,
-      stdout: `pending  -                        0001_create-model-registry-entries\n1 pending: run \`modelfleet registry migrate up\`\n`,
+      stdout: `${MIGRATIONS.map((name) => `pending  -                        ${name}\n`).join("")}${MIGRATIONS.length} pending: run \`modelfleet registry migrate up\`\n`,
     });
-    expect(await cli(["migrate", "up", ...url])).toEqual({ code: 0, stdout: "applied 0001_create-model-registry-entries\n", stderr: "" });
+    expect(await cli(["migrate", "up", ...url])).toEqual({ code: 0, stdout: APPLIED_ALL, stderr: "" });
     expect(await cli(["migrate", "up", ...url])).toMatchObject({ code: 0, stdout: "registry schema is up to date\n" });
     const status = await cli(["migrate", "status", ...url]);
-    expect(status.stdout).toMatch(/^applied {2}\d{4}-\d\d-\d\dT\S+Z +0001_create-model-registry-entries\nup to date\n$/);
-    expect(await cli(["migrate", "down", ...url])).toMatchObject({ code: 0, stdout: "reverted 0001_create-model-registry-entries\n" });
+    expect(status.stdout).toMatch(new RegExp(`^${MIGRATIONS.map((name) => String.raw`applied {2}\d{4}-\d\d-\d\dT\S+Z +${name}\n`).join("")}up to date\n$`));
+    expect(await cli(["migrate", "down", ...url])).toMatchObject({ code: 0, stdout: `reverted ${MIGRATIONS.at(-1)}\n` });
     expect(await cli(["migrate", "down", "--count", "two", ...url])).toMatchObject({
       code: 2, stderr: 'error: --count "two" must be a whole number of migrations from 1 to 100\n',
     });
@@ -74,7 +79,7 @@ describe("modelfleet registry migrate", () => {
 
   it("reads MODELFLEET_DB_URL when --db-url is absent", async () => {
     const { db } = await ctx.emptyDb();
-    expect(await cli(["migrate", "up"], { MODELFLEET_DB_URL: db.url })).toMatchObject({ code: 0, stdout: "applied 0001_create-model-registry-entries\n" });
+    expect(await cli(["migrate", "up"], { MODELFLEET_DB_URL: db.url })).toMatchObject({ code: 0, stdout: APPLIED_ALL });
   });
 
   it("fails in one line (exit 2, bad input) when no URL is given", async () => {
@@ -240,10 +245,9 @@ describe("help", () => {
   });
 });
 
-describe("as a process", () => {
-  const entry = fileURLToPath(new URL("./cli-entry.ts", import.meta.url));
+describe("as a process (the compiled bin/modelfleet.js)", () => {
   const run = (args: string[], env: Record<string, string> = {}) =>
-    execa("node", ["--import", "tsx", entry, "registry", ...args], { reject: false, env: { MODELFLEET_DB_URL: "", ...env } });
+    execa("node", [BIN, "registry", ...args], { reject: false, env: { MODELFLEET_DB_URL: "", ...env } });
 
   it("exits 1 with one line, naming host:port and database, never the password or a stack trace", async () => {
     const server = ctx.server();

@@ -6,13 +6,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import { SynthError } from "../../synth/errors.js";
 import { runSynth } from "../../synth/run.js";
 import { OWNERSHIP_MARKER, writeSynthFolder } from "../../synth/write.js";
-import { cli, makeProject, snapshot, synthCli, tempRoot } from "./support.js";
+import { cli, makeProject, snapshot, tempRoot } from "./support.js";
 
 // Issue #16: synth deletes only what it wrote. CLI cases run a real process; the rest call runSynth directly.
 const root = tempRoot();
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** A CLI run on a machine shared with other jobs: starting node + tsx can take a while. */
+/** A CLI run on a machine shared with other jobs: starting node can take a while. */
 const CLI_TIMEOUT = 240_000;
 
 function synthError(promise: Promise<unknown>): Promise<SynthError> {
@@ -46,7 +46,7 @@ describe("reproducers of #16, through the CLI", () => {
       // When
       const [dotdot, escape] = await Promise.all([
         cli(["synth", "--stack", ".."], { cwd: proj }),
-        synthCli(["synth", "--stack", "../../victim"], { cwd: proj }),
+        cli(["synth", "--stack", "../../victim"], { cwd: proj }),
       ]);
       // Then nothing at all changed: no dist/, src/main.ts and README.md in place, the victim intact
       for (const [result, value] of [[dotdot, ".."], [escape, "../../victim"]] as const) {
@@ -69,7 +69,7 @@ describe("reproducers of #16, through the CLI", () => {
         { out: "/proc/x", why: "is under /proc, a kernel file system" },
         { out: "README.md", why: "is a file, not a folder" },
       ];
-      const results = await Promise.all(cases.map((c) => synthCli(["synth", "--stack", "development", "--out", c.out], { cwd: proj, timeout: CLI_TIMEOUT - 10_000 })));
+      const results = await Promise.all(cases.map((c) => cli(["synth", "--stack", "development", "--out", c.out], { cwd: proj, timeout: CLI_TIMEOUT - 10_000 })));
       results.forEach((result, i) => {
         const { out, why } = cases[i] as (typeof cases)[number];
         expect(result.timedOut, out).toBe(false);
@@ -92,7 +92,7 @@ describe("reproducers of #16, through the CLI", () => {
       editStackFile(proj);
       const before = snapshot(join(proj, "gitops"));
       // When synth runs again without --prune, then it refuses naming the file, and writes nothing
-      const refused = await synthCli(["synth", "--stack", "development", "--out", "gitops"], { cwd: proj });
+      const refused = await cli(["synth", "--stack", "development", "--out", "gitops"], { cwd: proj });
       expect(refused.exitCode).toBe(1);
       expect(refused.stderr).toContain(`${join(proj, "gitops", "development")} holds 1 file synth did not write (sealed-api-key.yaml); nothing was written.`);
       expect(refused.stderr).toContain("or pass --prune to delete them");
@@ -100,7 +100,7 @@ describe("reproducers of #16, through the CLI", () => {
       expect(refused.stderr.trim().split("\n")).toHaveLength(1);
       expect(snapshot(join(proj, "gitops"))).toEqual(before);
       // When synth runs with --prune, then the file is gone, the new output is in place and the summary says so
-      const pruned = await synthCli(["synth", "--stack", "development", "--out", "gitops", "--prune"], { cwd: proj });
+      const pruned = await cli(["synth", "--stack", "development", "--out", "gitops", "--prune"], { cwd: proj });
       expect(pruned.exitCode).toBe(0);
       expect(pruned.stdout).toContain("--prune deleted 1 entry synth did not write: sealed-api-key.yaml");
       expect(existsSync(sealed)).toBe(false);
@@ -113,7 +113,7 @@ describe("reproducers of #16, through the CLI", () => {
   it(
     "synth and start --help document --prune and the ownership marker",
     async () => {
-      const results = await Promise.all(["synth", "start"].map((command) => synthCli([command, "--help"])));
+      const results = await Promise.all(["synth", "start"].map((command) => cli([command, "--help"])));
       for (const result of results) {
         expect(result.exitCode).toBe(0);
         expect(result.stdout).toMatch(/--prune\s+delete files in <dir>\/\S+\/ that synth did not write/);

@@ -1,11 +1,9 @@
 import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { execa } from "execa";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
-const TSX = pathToFileURL(join(ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
 
 /**
  * A throwaway project like the reproducers of #16 ran in: a repository root (`.git`) with the development stack
@@ -45,12 +43,7 @@ interface RunOptions {
   readonly timeout?: number;
 }
 
-/** The real CLI (bin/modelfleet.js, every command loaded). */
+/** The real CLI as users run it: bin/modelfleet.js on the compiled build/ (test/setup/build.ts keeps it current). */
 export function cli(args: readonly string[], options: RunOptions = {}) {
   return execa("node", [join(ROOT, "bin", "modelfleet.js"), ...args], { reject: false, ...options });
-}
-
-/** synth and start only, as a real process (test/synth/cli-entry.ts): the same code path, less to load. */
-export function synthCli(args: readonly string[], options: RunOptions = {}) {
-  return execa("node", ["--import", TSX, join(import.meta.dirname, "cli-entry.ts"), ...args], { reject: false, ...options });
 }

@@ -1,5 +1,6 @@
+import type { K8sObject } from "../../../components/shared/k8s-object.js";
 import { shown, shownLabels } from "../../display.js";
-import { asArray, asRecord, engineContainers, isInferenceWorkload, namespaceOf, objectsIn, selectorMatches } from "../../k8s.js";
+import { asArray, asRecord, engineContainers, isInferenceWorkload, namespaceOf, objectsSelecting } from "../../k8s.js";
 import { defineRule, type Finding } from "../../types.js";
 
 /**
@@ -19,10 +20,9 @@ export const networkPolicyCoverage = defineRule({
       if (!isInferenceWorkload(object)) continue;
       const { template } = engineContainers(object)[0]!;
       const ns = namespaceOf(object);
-      const covered = objectsIn(objects, ns, "NetworkPolicy").some((policy) => {
-        const spec = asRecord(policy["spec"]);
-        const types = asArray(spec?.["policyTypes"]);
-        return selectorMatches(spec?.["podSelector"] ?? {}, template.labels) && (types.length === 0 || types.includes("Ingress"));
+      const covered = objectsSelecting(objects, ns, "NetworkPolicy", "spec.podSelector", podSelectorOf, template.labels).some((policy) => {
+        const types = asArray(asRecord(policy["spec"])?.["policyTypes"]);
+        return types.length === 0 || types.includes("Ingress");
       });
       if (covered) continue;
       findings.push({
@@ -34,3 +34,8 @@ export const networkPolicyCoverage = defineRule({
     return findings;
   },
 });
+
+/** A NetworkPolicy's pod selector; a policy without one selects every pod in its namespace. */
+function podSelectorOf(policy: K8sObject): unknown {
+  return asRecord(policy["spec"])?.["podSelector"] ?? {};
+}

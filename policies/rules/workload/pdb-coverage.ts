@@ -1,5 +1,5 @@
 import { shown, shownLabels } from "../../display.js";
-import { asRecord, engineContainers, isInferenceWorkload, namespaceOf, objectsIn, selectorMatches } from "../../k8s.js";
+import { asRecord, engineContainers, isInferenceWorkload, namespaceOf, objectsSelecting } from "../../k8s.js";
 import { defineRule, type Finding } from "../../types.js";
 
 /**
@@ -21,10 +21,8 @@ export const pdbCoverage = defineRule({
       if (typeof replicas !== "number" || replicas <= 1) continue;
       const { template } = engineContainers(object)[0]!;
       const ns = namespaceOf(object);
-      const covered = objectsIn(objects, ns, "PodDisruptionBudget").some((pdb) => {
-        const selector = asRecord(pdb["spec"])?.["selector"];
-        return selector !== undefined && selectorMatches(selector, template.labels);
-      });
+      // A PDB without spec.selector selects nothing (undefined is not a selector map).
+      const covered = objectsSelecting(objects, ns, "PodDisruptionBudget", "spec.selector", (pdb) => asRecord(pdb["spec"])?.["selector"], template.labels).length > 0;
       if (covered) continue;
       findings.push({
         object,
