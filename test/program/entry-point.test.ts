@@ -6,6 +6,8 @@
  * no error. A bad stack config stops it with ONE message, within seconds.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { asRunError } from "../../stacks/pulumi-config.js";
@@ -33,9 +35,10 @@ function plaintextPaths(value: unknown, needle: string, path = ""): string[] {
 }
 
 describe("Pulumi.yaml names the compiled program", () => {
-  it("main is build/stacks/index.js with typescript off, so the runner registers no ts-node", () => {
+  it("main is the shim that imports build/stacks/index.js, with typescript off, so the runner registers no ts-node", () => {
     const entry = projectEntry();
-    expect(entry).toEqual({ pwd: join(ROOT, "build", "stacks"), entryPoint: "index.js", typescript: false, nodeargs: [] });
+    expect(entry).toEqual({ pwd: join(ROOT, "bin"), entryPoint: "pulumi-program.js", typescript: false, nodeargs: [] });
+    expect(readFileSync(join(ROOT, "bin", "pulumi-program.js"), "utf8")).toContain('new URL("../build/stacks/index.js", import.meta.url)');
     expect(languageHostEnv(entry, { stack: "development", dryRun: true, config: {} })).not.toHaveProperty("PULUMI_NODEJS_TYPESCRIPT");
   });
 });
@@ -140,5 +143,23 @@ describe("asRunError: what the program stops with when defining the stack fails"
     const config = new pulumi.RunError("Pulumi.staging.yaml: 1 problem in the stack config: …");
     config.stack = undefined;
     expect(asRunError(config)).toBe(config);
+  });
+});
+
+describe("a checkout whose build/ is missing, under Pulumi's runner", () => {
+  it("stops at once with one message saying how to build, instead of the runner's minute-long inspect loop", async () => {
+    const root = mkdtempSync(join(tmpdir(), "modelfleet-unbuilt-"));
+    for (const file of ["Pulumi.yaml", "package.json", "Pulumi.development.yaml"]) copyFileSync(join(ROOT, file), join(root, file));
+    mkdirSync(join(root, "bin"));
+    copyFileSync(join(ROOT, "bin", "pulumi-program.js"), join(root, "bin", "pulumi-program.js"));
+    symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"));
+    const entry = projectEntry(root);
+    expect(entry.entryPoint).toBe("pulumi-program.js");
+    const run = await runUnderPulumi({ stack: "development", dryRun: true, config: configMap("development"), timeoutMs: 60_000, entry });
+    const errors = run.logs.filter((l) => l.severity === "error");
+    expect(errors.map((e) => e.message)).toEqual([expect.stringContaining("modelfleet is not built: build/stacks/index.js is missing. Fix: run `npm ci`")]);
+    expect(errors[0]!.message).not.toMatch(/\n\s+at /);
+    expect(run.exitCode).toBe(32);
+    expect(run.times.exit - run.times.stack!).toBeLessThan(10_000);
   });
 });
