@@ -54,5 +54,5 @@ export function preview(value: string, max = PREVIEW_MAX_CHARS): string {
   return `${JSON.stringify(value.slice(0, max))}…(${value.length} chars)`;
 }
 
-/** Default freshness threshold: a ready registry entry whose last health check is older stops being routable. */
-export const DEFAULT_STALE_AFTER_SECONDS = 90;
+/** Default freshness threshold: a ready registry entry whose last health check is older stops being routable (three health-checker rounds). */
+export const DEFAULT_STALE_AFTER_SECONDS = 30;

@@ -24,7 +24,7 @@ export type RouteResult =
   | { readonly ok: false; readonly reason: RouteFailureReason; readonly detail: string };
 
 export interface RouteOptions {
-  /** @default 90 (DEFAULT_STALE_AFTER_SECONDS) */
+  /** @default 30 (DEFAULT_STALE_AFTER_SECONDS) */
   readonly staleAfterSeconds?: number;
 }
 

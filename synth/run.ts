@@ -3,6 +3,7 @@ import { outDirProblem } from "../files/out-dir.js";
 import { checkObjects, isBlocking } from "../policies/check.js";
 import type { Violation } from "../policies/types.js";
 import { loadStackFile, stackFileName } from "../config/load.js";
+import { checkModelObjects } from "../policies/engine-contracts.js";
 import { ConfigError } from "../config/problems.js";
 import { stackNameProblem } from "../config/stack-name.js";
 import type { StackConfig } from "../config/types.js";
@@ -68,6 +69,13 @@ export async function runSynth(options: SynthOptions): Promise<SynthSummary> {
   const outRoot = resolve(cwd, options.outDir ?? "dist");
   const outDir = join(outRoot, config.stack);
   const result = synthesizeStack(config, extraGroups(config));
+  // The engine command lines, parsed back against the contract of the pinned engine version (config/engines/): a
+  // flag the engine does not have would pass every schema and fail only when the pod starts.
+  const contractProblems = checkModelObjects(result.objects, config.pins);
+  if (contractProblems.length > 0) {
+    const lines = contractProblems.map((p) => `  - ${p.object} ${p.subject}: ${p.message}`);
+    throw new SynthError("policy", `${config.file}: ${contractProblems.length} engine command problem(s) against the pinned engine versions' contracts; nothing was written:\n${lines.join("\n")}`);
+  }
   const violations = checkObjects(result.objects, config.environment);
   const blocking = violations.filter((v) => isBlocking({ enforcement: v.enforcement, waived: v.waiver !== undefined }));
   if (blocking.length > 0) {

@@ -15,7 +15,7 @@ export function buildPrometheusRules(config: StackConfig): K8sObject[] {
   if (!config.monitoring.serviceMonitor) return [];
   const ns = config.namespace;
   const severity = config.environment === "production" ? "critical" : "warning";
-  const healthJob = `namespace="${ns}",cronjob="${REGISTRY_HEALTH_NAME}"`;
+  const checker = `namespace="${ns}",deployment="${REGISTRY_HEALTH_NAME}"`;
   const staleAfter = config.registry.staleAfterSeconds;
   const perModel = config.models.map((m) => ({
     alert: "ModelfleetModelNotReady",
@@ -47,13 +47,15 @@ export function buildPrometheusRules(config: StackConfig): K8sObject[] {
               },
               {
                 alert: "ModelfleetRegistryHealthCheckFailing",
-                // Stale: no success within the router's freshness window; or it never succeeded at all (no series).
-                expr: `(time() - kube_cronjob_status_last_successful_time{${healthJob}} > ${staleAfter}) or (kube_cronjob_info{${healthJob}} unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{${healthJob}})`,
-                for: "5m",
+                // The checker is not running (no available replica, or no availability series at all): within
+                // registry.staleAfterSeconds of its last round every model drops out of routing. It reports itself
+                // unavailable when it cannot reach the database (its liveness probe needs fully recorded rounds).
+                expr: `(kube_deployment_status_replicas_available{${checker}} < 1) or (kube_deployment_spec_replicas{${checker}} unless on (namespace, deployment) kube_deployment_status_replicas_available{${checker}})`,
+                for: "2m",
                 labels: { severity },
                 annotations: {
                   summary: "The registry health check is failing or stale",
-                  description: `CronJob ${ns}/${REGISTRY_HEALTH_NAME} has not succeeded within ${staleAfter}s (registry.staleAfterSeconds): the router ignores models whose last check is older than that, so they drop out of routing. See docs/troubleshooting.md.`,
+                  description: `Deployment ${ns}/${REGISTRY_HEALTH_NAME} has had no available replica for 2 minutes: the router ignores models whose last check is older than ${staleAfter}s (registry.staleAfterSeconds), so they drop out of routing. See docs/troubleshooting.md.`,
                 },
               },
               ...perModel,

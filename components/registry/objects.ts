@@ -18,12 +18,12 @@ import {
   REGISTRY_SECRET_NAME,
   SECRET_KEYS,
 } from "./names.js";
-import { healthScripts, migrationSql, registrationSql, SCRIPTS_MOUNT, shortHash } from "./scripts.js";
+import { HEALTH_HEARTBEAT, HEALTH_HEARTBEAT_MAX_AGE_SECONDS, healthScripts, migrationSql, registrationSql, SCRIPTS_MOUNT, shortHash } from "./scripts.js";
 import { cdk8s } from "../shared/cdk8s.js";
 
 /**
  * The registry database's objects as pure builders. Groups follow the order Pulumi creates them in: the database
- * (in-cluster mode only), the migration Job, the registration Job (after every model is ready), the health CronJob.
+ * (in-cluster mode only), the migration Job, the registration Job (after every model is ready), the health checker Deployment.
  * None holds a secret value: everything reads the `modelfleet-registry-credentials` Secret, which Pulumi creates
  * (or, for GitOps, the operator: docs/registry-deploy.md).
  */
@@ -39,7 +39,7 @@ export const REGISTRATION_TTL_SECONDS = 86_400;
 // Pulumi's Kubernetes provider waits for a Job to complete; with this annotation a Job that failed is replaced (run
 // again) on the next `pulumi up` instead of being awaited forever.
 const PULUMI_REPLACE_UNREADY = { "pulumi.com/replaceUnready": "true" };
-// Argo CD: the migration runs after the database is healthy (wave 1), the health CronJob after the migration
+// Argo CD: the migration runs after the database is healthy (wave 1), the health checker after the migration
 // (wave 2), and the registration after every model is healthy (a PostSync hook), as Pulumi's dependsOn orders them.
 const ARGO_AFTER_DATABASE = { "argocd.argoproj.io/sync-wave": "1" };
 const ARGO_AFTER_MIGRATION = { "argocd.argoproj.io/sync-wave": "2" };
@@ -255,8 +255,11 @@ export function buildRegistrationObjects(ctx: StackContext, models: readonly Res
 }
 
 /**
- * Every minute: probe each ready/degraded model's /health and record ready or degraded (`HEALTH_SH`). The scripts
- * ConfigMap and the CronJob; its pods carry the labels the engines' NetworkPolicies admit.
+ * The health checker (`HEALTH_SH`): one long-running replica that probes every ready/degraded model's /health every
+ * `HEALTH_INTERVAL_SECONDS` and records ready, or degraded after `HEALTH_MISSES` misses, so a dead engine leaves
+ * routing within ~25 s (a per-minute CronJob took up to 2 minutes and started 1,440 pods a day). The scripts
+ * ConfigMap and the Deployment; its pods carry the labels the engines' NetworkPolicies admit. Its liveness probe
+ * restarts a loop that stopped touching its heartbeat file.
  */
 export function buildHealthObjects(ctx: StackContext): K8sObject[] {
   return renderChart(ctx.namespace, (chart) => {
@@ -266,27 +269,31 @@ export function buildHealthObjects(ctx: StackContext): K8sObject[] {
       metadata: { name: REGISTRY_SCRIPTS_NAME, labels: labels(ctx, REGISTRY_HEALTH_LABELS) },
       data: healthScripts(),
     });
+    const pod = psqlPod(ctx, ["/bin/sh", `${SCRIPTS_MOUNT}/health.sh`], { configMap: REGISTRY_SCRIPTS_NAME, mountPath: SCRIPTS_MOUNT }, [
+      { name: "MODELFLEET_ENVIRONMENT", value: ctx.environment },
+    ]);
+    const [container] = pod["containers"] as Record<string, unknown>[];
+    // The first heartbeat comes after the first round: give it one interval and a round's worth of probe timeouts.
+    container!["livenessProbe"] = {
+      // The loop writes the epoch second of its last round; only sh arithmetic, cat and busybox date are needed.
+      exec: { command: ["/bin/sh", "-c", `test $(( $(date +%s) - $(cat ${HEALTH_HEARTBEAT} 2>/dev/null || echo 0) )) -lt ${HEALTH_HEARTBEAT_MAX_AGE_SECONDS}`] },
+      initialDelaySeconds: HEALTH_HEARTBEAT_MAX_AGE_SECONDS,
+      periodSeconds: 30,
+      timeoutSeconds: 5,
+      failureThreshold: 2,
+    };
     new cdk8s.ApiObject(chart, "health", {
-      apiVersion: "batch/v1",
-      kind: "CronJob",
+      apiVersion: "apps/v1",
+      kind: "Deployment",
       metadata: { name: REGISTRY_HEALTH_NAME, labels: labels(ctx, REGISTRY_HEALTH_LABELS), annotations: ARGO_AFTER_MIGRATION },
       spec: {
-        schedule: "* * * * *",
-        concurrencyPolicy: "Forbid",
-        startingDeadlineSeconds: 30,
-        successfulJobsHistoryLimit: 1,
-        failedJobsHistoryLimit: 3,
-        jobTemplate: {
-          spec: {
-            activeDeadlineSeconds: 55,
-            backoffLimit: 0,
-            template: {
-              metadata: { labels: labels(ctx, REGISTRY_HEALTH_LABELS) },
-              spec: psqlPod(ctx, ["/bin/sh", `${SCRIPTS_MOUNT}/health.sh`], { configMap: REGISTRY_SCRIPTS_NAME, mountPath: SCRIPTS_MOUNT }, [
-                { name: "MODELFLEET_ENVIRONMENT", value: ctx.environment },
-              ]),
-            },
-          },
+        replicas: 1,
+        // Two checkers at once would only double the probes; one stops before the next starts.
+        strategy: { type: "Recreate" },
+        selector: { matchLabels: { ...REGISTRY_HEALTH_LABELS } },
+        template: {
+          metadata: { labels: labels(ctx, REGISTRY_HEALTH_LABELS) },
+          spec: { ...pod, restartPolicy: "Always", terminationGracePeriodSeconds: 10 },
         },
       },
     });

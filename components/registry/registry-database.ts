@@ -32,7 +32,7 @@ export interface RegistryDatabaseArgs {
 
 /**
  * The model registry database (`model_registry_entries`): PostgreSQL in the cluster (or an external one), its
- * schema migrations as a Job, the stack's models registered by a Job once they are ready, and a health CronJob.
+ * schema migrations as a Job, the stack's models registered by a Job once they are ready, and a long-running health checker Deployment.
  */
 export class RegistryDatabase extends pulumi.ComponentResource {
   /** The Secret every client reads the connection URL from (key `url`). */

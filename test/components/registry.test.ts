@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -16,7 +16,7 @@ import {
   buildRegistryObjects,
   REGISTRATION_TTL_SECONDS,
 } from "../../components/registry/objects.js";
-import { HEALTH_SH } from "../../components/registry/scripts.js";
+import { HEALTH_HEARTBEAT, HEALTH_SH } from "../../components/registry/scripts.js";
 import { migrationStatus } from "../../registry/migrate.js";
 import { readMigrationFiles } from "../../registry/migration-files.js";
 import { reconcile } from "../../registry/reconcile.js";
@@ -43,18 +43,14 @@ const one = (objects: readonly K8sObject[], kind: string): Json => {
   if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
   return found[0]!;
 };
-/** Every pod spec in the objects (StatefulSet and Job templates, CronJob job templates). */
-const podSpecs = (objects: readonly K8sObject[]): Json[] =>
-  (objects as unknown as Json[]).flatMap((o) => {
-    if (o.kind === "CronJob") return [o.spec.jobTemplate.spec.template.spec];
-    return o.spec?.template?.spec ? [o.spec.template.spec] : [];
-  });
+/** Every pod spec in the objects (StatefulSet, Deployment and Job templates). */
+const podSpecs = (objects: readonly K8sObject[]): Json[] => (objects as unknown as Json[]).flatMap((o) => (o.spec?.template?.spec ? [o.spec.template.spec] : []));
 
 describe("registry builders", () => {
   describe.each(ENVIRONMENTS)("%s", (env) => {
     it.each([
-      ["in-cluster", {}, ["StatefulSet", "Service", "Service", "NetworkPolicy", "ConfigMap", "Job", "ConfigMap", "Job", "ConfigMap", "CronJob"]],
-      ["external", EXTERNAL, ["ConfigMap", "Job", "ConfigMap", "Job", "ConfigMap", "CronJob"]],
+      ["in-cluster", {}, ["StatefulSet", "Service", "Service", "NetworkPolicy", "ConfigMap", "Job", "ConfigMap", "Job", "ConfigMap", "Deployment"]],
+      ["external", EXTERNAL, ["ConfigMap", "Job", "ConfigMap", "Job", "ConfigMap", "Deployment"]],
     ] as const)("%s: the expected objects, schema-valid, in the stack's namespace, no Secret", (_mode, overrides, kinds) => {
       const config = stack(env, overrides);
       const objects = buildRegistryObjects(config);
@@ -147,7 +143,7 @@ describe("registry builders", () => {
     // …and those are the labels the Jobs' and the health checker's pods carry.
     const jobs = byKind(objects, "Job");
     for (const job of jobs) expect(job.spec.template.metadata.labels).toMatchObject(REGISTRY_JOB_LABELS);
-    expect(one(objects, "CronJob").spec.jobTemplate.spec.template.metadata.labels).toMatchObject(REGISTRY_HEALTH_LABELS);
+    expect(one(objects, "Deployment").spec.template.metadata.labels).toMatchObject(REGISTRY_HEALTH_LABELS);
   });
 
   it("each Job runs psql -X -v ON_ERROR_STOP=1 -f on the script of its own immutable ConfigMap, connected by the Secret's URL", () => {
@@ -201,14 +197,16 @@ describe("registry builders", () => {
     expect(one(buildMigrationObjects(repinned), "ConfigMap").data).toEqual(one(buildMigrationObjects(stack("staging")), "ConfigMap").data);
   });
 
-  it("the health CronJob: every minute, never overlapping, after the migration in GitOps, for its environment", () => {
+  it("the health checker: one long-running replica, never two at once, a heartbeat liveness probe, after the migration in GitOps", () => {
     const objects = buildHealthObjects(stack("production"));
-    const cron = one(objects, "CronJob");
-    expect(cron.spec.schedule).toBe("* * * * *");
-    expect(cron.spec.concurrencyPolicy).toBe("Forbid");
-    expect(cron.spec.jobTemplate.spec.activeDeadlineSeconds).toBeLessThan(60);
-    expect(cron.metadata.annotations["argocd.argoproj.io/sync-wave"]).toBe("2");
-    const container = cron.spec.jobTemplate.spec.template.spec.containers[0];
+    const checker = one(objects, "Deployment");
+    expect(checker.spec.replicas).toBe(1);
+    expect(checker.spec.strategy).toEqual({ type: "Recreate" });
+    expect(checker.spec.selector.matchLabels).toEqual(REGISTRY_HEALTH_LABELS);
+    expect(checker.spec.template.spec.restartPolicy ?? "Always").toBe("Always");
+    expect(checker.metadata.annotations["argocd.argoproj.io/sync-wave"]).toBe("2");
+    const container = checker.spec.template.spec.containers[0];
+    expect(container.livenessProbe.exec.command.join(" ")).toContain(HEALTH_HEARTBEAT);
     expect(container.command).toEqual(["/bin/sh", "/scripts/health.sh"]);
     expect(container.env).toContainEqual({ name: "MODELFLEET_ENVIRONMENT", value: "production" });
     expect(Object.keys(one(objects, "ConfigMap").data).sort()).toEqual(["health-targets.sql", "health.sh", "record-health.sql"]);
@@ -227,9 +225,9 @@ describe("registry builders", () => {
  * (the Secret's URL given here), its ConfigMap's files at the mount path (a temp dir here), psql from PostgreSQL 15,
  * `pathPrefix` first on PATH.
  */
-async function runContainer(objects: readonly K8sObject[], url: string, options: { env?: Record<string, string>; pathPrefix?: string } = {}) {
-  const workload = (objects as unknown as Json[]).find((o) => o.kind === "Job" || o.kind === "CronJob")!;
-  const pod = workload.kind === "CronJob" ? workload.spec.jobTemplate.spec.template.spec : workload.spec.template.spec;
+function runContainer(objects: readonly K8sObject[], url: string, options: { env?: Record<string, string>; pathPrefix?: string } = {}) {
+  const workload = (objects as unknown as Json[]).find((o) => o.kind === "Job" || o.kind === "Deployment")!;
+  const pod = workload.spec.template.spec;
   const container = pod.containers[0];
   const volume = pod.volumes.find((v: Json) => v.configMap);
   const mount = container.volumeMounts.find((m: Json) => m.name === volume.name);
@@ -369,8 +367,9 @@ describe("the Jobs' scripts against a real PostgreSQL", () => {
       for (const server of servers) server.close();
     });
 
-    /** The CronJob's container, with the wget stand-in first on PATH. */
-    const execHealth = (url: string, env: Record<string, string> = {}) => runContainer(buildHealthObjects(stack("staging")), url, { env, pathPrefix: wrapperDir });
+    /** One round of the checker's container (what `registry health` does), with the wget stand-in first on PATH. */
+    const execHealth = (url: string, env: Record<string, string> = {}) =>
+      runContainer(buildHealthObjects(stack("staging")), url, { env: { MODELFLEET_HEALTH_ONCE: "1", MODELFLEET_HEALTH_MISSES: "1", ...env }, pathPrefix: wrapperDir });
 
     it("records ready for a 200, degraded for a 503, a refused connection and no answer; leaves disabled and other environments alone", async () => {
       const { db, client } = await ctx.migratedDb();
@@ -426,6 +425,52 @@ describe("the Jobs' scripts against a real PostgreSQL", () => {
       const run = await execHealth(url);
       expect(run.exitCode).not.toBe(0);
       expect(run.stdout + run.stderr).not.toContain("wrong-password-Qx7");
+    });
+
+    it("as a long-running loop: one missed probe records nothing, the second records degraded; heartbeats only while recording", async () => {
+      // Given a ready model whose engine answers, and the checker running with 1 s rounds (10 s in the cluster)
+      const { db, client } = await ctx.migratedDb();
+      let healthy = true;
+      const endpoint = await listen((res) => (healthy ? answer(200)(res) : answer(503)(res)));
+      await reconcile(client, [desired("live", "staging", { endpoint })], "staging");
+      const heartbeat = join(mkdtempSync(join(tmpdir(), "modelfleet-heartbeat-")), "beat");
+      const loop = runContainer(buildHealthObjects(stack("staging")), db.url, {
+        env: { MODELFLEET_HEALTH_INTERVAL_SECONDS: "1", MODELFLEET_HEALTH_TIMEOUT_SECONDS: "1", MODELFLEET_HEALTH_HEARTBEAT: heartbeat },
+        pathPrefix: wrapperDir,
+      });
+      let output = "";
+      loop.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      const waitFor = async (what: string, done: () => boolean | Promise<boolean>) => {
+        for (let i = 0; i < 150; i++) {
+          if (await done()) return;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error(`timed out waiting for ${what}; checker output:\n${output}`);
+      };
+      const status = async () => (await client.query("SELECT deployment_status FROM model_registry_entries WHERE model_name = 'live'")).rows[0].deployment_status as string;
+      try {
+        await waitFor("a first round", () => output.includes("live (staging): ready -> ready"));
+        await waitFor("a heartbeat", () => existsSync(heartbeat));
+        expect(Math.abs(Number(readFileSync(heartbeat, "utf8")) - Date.now() / 1000)).toBeLessThan(5);
+
+        // When the engine stops answering 2xx
+        healthy = false;
+        await waitFor("a first miss", () => output.includes("live (staging): ready, probe missed (1 of 2)"));
+        // Then one miss leaves the model ready (a lost probe does not drop a model)…
+        expect(await status()).toBe("ready");
+        // …and the second records degraded, which `route` refuses
+        await waitFor("degraded", async () => (await status()) === "degraded");
+        expect(output).toContain("live (staging): ready -> degraded");
+
+        // And an answering engine is ready again at the next round
+        healthy = true;
+        await waitFor("ready again", async () => (await status()) === "ready");
+      } finally {
+        loop.kill("SIGTERM");
+        await loop.catch(() => undefined);
+      }
+      // SIGTERM ends the loop cleanly (the kubelet's stop).
+      expect((await loop).exitCode).toBe(0);
     });
   });
 });

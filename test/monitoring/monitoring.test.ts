@@ -38,11 +38,13 @@ describe("buildPrometheusRules", () => {
     expect(crash.expr).toContain('kube_pod_container_status_waiting_reason{namespace="llm-production",container="engine",reason="CrashLoopBackOff"}');
   });
 
-  it("alerts when the registry health check is stale past the router's window, or never succeeded", () => {
+  it("alerts when the registry health checker has no available replica, or no availability series at all", () => {
     const health = rulesOf(production()).find((r) => r.alert === "ModelfleetRegistryHealthCheckFailing")!;
     expect(health.expr).toBe(
-      '(time() - kube_cronjob_status_last_successful_time{namespace="llm-production",cronjob="modelfleet-registry-health"} > 120) or (kube_cronjob_info{namespace="llm-production",cronjob="modelfleet-registry-health"} unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{namespace="llm-production",cronjob="modelfleet-registry-health"})',
+      '(kube_deployment_status_replicas_available{namespace="llm-production",deployment="modelfleet-registry-health"} < 1) or (kube_deployment_spec_replicas{namespace="llm-production",deployment="modelfleet-registry-health"} unless on (namespace, deployment) kube_deployment_status_replicas_available{namespace="llm-production",deployment="modelfleet-registry-health"})',
     );
+    expect(health.for).toBe("2m");
+    expect(health.annotations.description).toContain("older than 120s (registry.staleAfterSeconds)");
   });
 
   it("holds each model's not-ready alert for that model's own startup budget (derived or configured)", () => {

@@ -152,7 +152,7 @@ describe("runStatus: drift", () => {
     expect(result.code).toBe(STATUS_EXIT.problems);
     expect(result.stdout).toContain("gguf  llamacpp  PROBLEMS\n");
     expect(result.stdout).toContain("registry status is disabled by operator: the router does not send it traffic (`modelfleet registry enable` to undo)");
-    expect(result.stdout).toContain("last health check 10 min ago, older than the stack's staleAfterSeconds (90 s)");
+    expect(result.stdout).toContain("last health check 10 min ago, older than the stack's staleAfterSeconds (30 s)");
   });
 
   it("reports an engine that serves another model as drift", async () => {

@@ -38,10 +38,10 @@ describe.each([
     expect(monitoring).toEqual(monitors > 0 ? [`${K8S}core/v1:ConfigMap`, `${K8S}monitoring.coreos.com/v1:PrometheusRule`] : []);
   });
 
-  it("adds the registry database: in-cluster server, migration and registration Jobs, health CronJob, each with its script ConfigMap", () => {
+  it("adds the registry database: in-cluster server, migration and registration Jobs, health checker Deployment, each with its script ConfigMap", () => {
     const registry = run.resources.filter((r) => isRegistry(r.name));
     expect(registry.map((r) => r.type.split(":").pop()).sort()).toEqual(
-      ["RegistryDatabase", "RandomPassword", "Secret", "StatefulSet", "Service", "Service", "NetworkPolicy", "ConfigMap", "Job", "ConfigMap", "Job", "ConfigMap", "CronJob"].sort(),
+      ["RegistryDatabase", "RandomPassword", "Secret", "StatefulSet", "Service", "Service", "NetworkPolicy", "ConfigMap", "Job", "ConfigMap", "Job", "ConfigMap", "Deployment"].sort(),
     );
     const secret = registry.find((r) => r.type === `${K8S}core/v1:Secret`)!;
     expect(secret.inputs["stringData"][SECRET_SIG]).toBeDefined();

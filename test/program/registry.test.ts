@@ -45,7 +45,7 @@ describe.each(["development", "staging", "production"] as const)("RegistryDataba
         "registry modelfleet:registry:RegistryDatabase",
         "registry-credentials kubernetes:core/v1:Secret",
         "registry-health-config-map kubernetes:core/v1:ConfigMap",
-        "registry-health-cron-job kubernetes:batch/v1:CronJob",
+        "registry-health-deployment kubernetes:apps/v1:Deployment",
         "registry-migrate-config-map kubernetes:core/v1:ConfigMap",
         "registry-migrate-job kubernetes:batch/v1:Job",
         "registry-network-policy kubernetes:networking.k8s.io/v1:NetworkPolicy",
@@ -103,8 +103,8 @@ describe.each(["development", "staging", "production"] as const)("RegistryDataba
     }
   });
 
-  it("the health CronJob starts after the migration, with its scripts", () => {
-    expect(registry.waitsFor("registry-health-cron-job")).toEqual(expect.arrayContaining(["registry-migrate-job", "registry-health-config-map"]));
+  it("the health checker starts after the migration, with its scripts", () => {
+    expect(registry.waitsFor("registry-health-deployment")).toEqual(expect.arrayContaining(["registry-migrate-job", "registry-health-config-map"]));
   });
 
   it("applies exactly the objects synth writes (no drift between `pulumi up` and GitOps)", () => {
@@ -133,7 +133,7 @@ describe("RegistryDatabase under mocks: external database", () => {
   });
 
   it("no server, no password: the Secret holds only the URL, as a Pulumi secret", () => {
-    expect(registry.resources.map((r) => r.type.split(":").pop()).sort()).toEqual(["ConfigMap", "ConfigMap", "ConfigMap", "CronJob", "Job", "Job", "RegistryDatabase", "Secret"]);
+    expect(registry.resources.map((r) => r.type.split(":").pop()).sort()).toEqual(["ConfigMap", "ConfigMap", "ConfigMap", "Deployment", "Job", "Job", "RegistryDatabase", "Secret"]);
     const secret = registry.get("registry-credentials");
     expect(secret.inputs["stringData"][SECRET_SIG]).toBeDefined();
     expect(secret.inputs["stringData"].value).toEqual({ url: EXTERNAL_URL });

@@ -198,7 +198,7 @@ describe("--require-ready against a real registry", () => {
     await client.query("UPDATE model_registry_entries SET last_health_check_at = now() - interval '10 minutes' WHERE model_name = 'qwen3-small-gguf'");
     const stale = await run();
     expect(stale.code).toBe(1);
-    expect(stale.stderr).toContain("qwen3-small-gguf: last health check in staging is older than 90s");
+    expect(stale.stderr).toContain("qwen3-small-gguf: last health check in staging is older than 30s");
     expect(stale.after).toBe(stale.before);
 
     await client.query("UPDATE model_registry_entries SET last_health_check_at = now(), image_digest = $1 WHERE model_name = 'qwen3-8b'", [`sha256:${"e".repeat(64)}`]);

@@ -121,7 +121,7 @@ describe("modelfleet registry list / route / enable / disable / register / healt
     });
     expect(await cli(["route", "nope", "--env", "production", ...url])).toMatchObject({ code: 1, stderr: 'not routable (unknown): model "nope" in production is not registered\n' });
     await client.query("UPDATE model_registry_entries SET last_health_check_at = now() - interval '100 seconds'");
-    expect((await cli(["route", "llama", "--env", "production", ...url])).stderr).toMatch(/^not routable \(stale\): .* 100 s ago \(threshold 90 s\)/);
+    expect((await cli(["route", "llama", "--env", "production", ...url])).stderr).toMatch(/^not routable \(stale\): .* 100 s ago \(threshold 30 s\)/);
     expect(await cli(["route", "llama", "--env", "production", "--stale-after", "300", ...url])).toMatchObject({ code: 0 });
     await client.query("UPDATE model_registry_entries SET deployment_status = 'degraded' WHERE model_name = 'llama'");
     expect((await cli(["route", "llama", "--env", "production", ...url])).stderr).toMatch(/^not routable \(degraded\)/);

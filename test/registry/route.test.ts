@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { disableModel, registerModel } from "../../registry/entries.js";
 import { RegistryError } from "../../registry/errors.js";
 import { reconcile } from "../../registry/reconcile.js";
-import { ROUTER_QUERY, route, type RouteResult } from "../../registry/route.js";
+import { DEFAULT_STALE_AFTER_SECONDS, ROUTER_QUERY, route, type RouteResult } from "../../registry/route.js";
 import { desired, useRegistryDatabase } from "./support.js";
 
 const ctx = useRegistryDatabase();
@@ -19,7 +19,7 @@ async function setRow(client: pg.ClientBase, status: string, checkedSecondsAgo: 
   );
 }
 
-async function routerQuery(client: pg.ClientBase, model: string, env: string, staleAfter = 90): Promise<string | null> {
+async function routerQuery(client: pg.ClientBase, model: string, env: string, staleAfter = DEFAULT_STALE_AFTER_SECONDS): Promise<string | null> {
   const { rows } = await client.query<{ deployment_endpoint: string }>(ROUTER_QUERY, [model, env, staleAfter]);
   return rows[0]?.deployment_endpoint ?? null;
 }
@@ -27,7 +27,7 @@ async function routerQuery(client: pg.ClientBase, model: string, env: string, st
 describe("route", () => {
   it.each<[string, string, number | null, RouteResult | { ok: false; reason: string; detail: RegExp }]>([
     ["ready, checked 10 s ago", "ready", 10, { ok: true, endpoint: ENDPOINT }],
-    ["ready, checked 120 s ago", "ready", 120, { ok: false, reason: "stale", detail: /last health-checked 120 s ago \(threshold 90 s\)/ }],
+    ["ready, checked 40 s ago", "ready", 40, { ok: false, reason: "stale", detail: /last health-checked 40 s ago \(threshold 30 s\)/ }],
     ["ready, never checked", "ready", null, { ok: false, reason: "stale", detail: /never been health-checked/ }],
     ["degraded", "degraded", 5, { ok: false, reason: "degraded", detail: /failed its last health check/ }],
     ["disabled", "disabled", 5, { ok: false, reason: "disabled", detail: /disabled by an operator/ }],
@@ -66,12 +66,14 @@ describe("route", () => {
     });
   });
 
-  it("default threshold is 90 s; can configure it", async () => {
+  it("default threshold is 30 s (three health-checker rounds); can configure it", async () => {
     const { client } = await ctx.migratedDb();
     await reconcile(client, [desired("llama", "production")], "production");
-    await setRow(client, "ready", 60);
+    await setRow(client, "ready", 20);
     expect((await route(client, "llama", "production")).ok).toBe(true);
-    expect(await route(client, "llama", "production", { staleAfterSeconds: 30 })).toMatchObject({ ok: false, reason: "stale" });
+    await setRow(client, "ready", 60);
+    expect(await route(client, "llama", "production")).toMatchObject({ ok: false, reason: "stale" });
+    expect((await route(client, "llama", "production", { staleAfterSeconds: 90 })).ok).toBe(true);
     expect(await routerQuery(client, "llama", "production", 30)).toBeNull();
   });
 
