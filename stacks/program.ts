@@ -27,7 +27,11 @@ export interface StackOutputs {
  * namespace), and the registry database, whose registration waits for every model's Deployment. Called by stacks/index.ts with the running stack's config, and by tests under mocks.
  */
 export function defineStack(config: StackConfig, secrets: StackSecrets): StackOutputs {
-  const namespaceResources = [...registerObjects(buildNamespaceObjects(config), { prefix: config.namespace }).values()];
+  // The Namespace first; its quota, limit range and default-deny policy are created inside it, so they wait for it.
+  const namespaceObjects = buildNamespaceObjects(config);
+  const namespace = [...registerObjects(namespaceObjects.filter((o) => o.kind === "Namespace"), { prefix: config.namespace }).values()];
+  const inNamespace = [...registerObjects(namespaceObjects.filter((o) => o.kind !== "Namespace"), { prefix: config.namespace, dependsOn: namespace }).values()];
+  const namespaceResources = [...namespace, ...inNamespace];
   const dependsOn: pulumi.Resource[] = namespaceResources;
   const models = new Map<string, ModelComponent<ResolvedModel>>();
   for (const model of config.models) {

@@ -8,8 +8,10 @@ import { Job } from "kubernetes-models/batch/v1/Job";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
+import { LimitRange } from "kubernetes-models/v1/LimitRange";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
+import { ResourceQuota } from "kubernetes-models/v1/ResourceQuota";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
@@ -31,7 +33,9 @@ type ModelClass = new (data: never) => Validatable;
  */
 const MODELS: Readonly<Record<string, ModelClass>> = {
   "v1/ConfigMap": ConfigMap,
+  "v1/LimitRange": LimitRange,
   "v1/Namespace": Namespace,
+  "v1/ResourceQuota": ResourceQuota,
   "v1/PersistentVolumeClaim": PersistentVolumeClaim,
   "v1/Secret": Secret,
   "v1/Service": Service,

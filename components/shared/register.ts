@@ -7,8 +7,10 @@ type ResourceClass = new (name: string, args: never, opts?: pulumi.CustomResourc
 
 const TYPED = {
   "v1/ConfigMap": k8s.core.v1.ConfigMap,
+  "v1/LimitRange": k8s.core.v1.LimitRange,
   "v1/Namespace": k8s.core.v1.Namespace,
   "v1/PersistentVolumeClaim": k8s.core.v1.PersistentVolumeClaim,
+  "v1/ResourceQuota": k8s.core.v1.ResourceQuota,
   "v1/Secret": k8s.core.v1.Secret,
   "v1/Service": k8s.core.v1.Service,
   "v1/ServiceAccount": k8s.core.v1.ServiceAccount,

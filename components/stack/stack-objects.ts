@@ -1,17 +1,19 @@
-import type { StackConfig, StackContext } from "../../config/types.js";
+import type { StackConfig } from "../../config/types.js";
 import { buildModelObjects } from "../engines/model-objects.js";
 import { renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { stackLabels } from "../shared/labels.js";
 import { cdk8s } from "../shared/cdk8s.js";
+import { quotaObjects } from "./quota.js";
 
 export const DEFAULT_DENY_POLICY_NAME = "default-deny-ingress";
 
 /**
- * The stack's own objects: its Namespace (restricted Pod Security Standard enforced) and, where the environment
- * asks, a namespace-wide default-deny ingress policy, so only the per-model policies open anything.
+ * The stack's own objects: its Namespace (restricted Pod Security Standard enforced), a ResourceQuota and LimitRange
+ * sized from the stack's own pods (components/stack/quota.ts) and, where the environment asks, a namespace-wide
+ * default-deny ingress policy, so only the per-model policies open anything.
  */
-export function buildNamespaceObjects(ctx: StackContext): K8sObject[] {
+export function buildNamespaceObjects(ctx: StackConfig): K8sObject[] {
   return renderChart(undefined, (chart) => {
     new cdk8s.ApiObject(chart, "namespace", {
       apiVersion: "v1",
@@ -33,6 +35,7 @@ export function buildNamespaceObjects(ctx: StackContext): K8sObject[] {
         spec: { podSelector: {}, policyTypes: ["Ingress"] },
       });
     }
+    for (const object of quotaObjects(ctx)) new cdk8s.ApiObject(chart, String(object["kind"]).toLowerCase(), object as never);
   });
 }
 

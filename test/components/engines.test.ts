@@ -278,10 +278,10 @@ describe("objects per environment", () => {
     ]);
   });
 
-  it("namespace objects: default-deny where the profile says", () => {
-    expect(buildNamespaceObjects(stack("development")).map((o) => o.kind)).toEqual(["Namespace"]);
+  it("namespace objects: quota and limit range always, default-deny where the profile says", () => {
+    expect(buildNamespaceObjects(stack("development")).map((o) => o.kind)).toEqual(["Namespace", "ResourceQuota", "LimitRange"]);
     const prod = buildNamespaceObjects(stack("production"));
-    expect(prod.map((o) => o.kind)).toEqual(["Namespace", "NetworkPolicy"]);
+    expect(prod.map((o) => o.kind)).toEqual(["Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange"]);
     expect((prod[1] as Json).spec).toEqual({ podSelector: {}, policyTypes: ["Ingress"] });
     expect(validateObjects(prod)).toEqual([]);
   });

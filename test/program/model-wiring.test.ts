@@ -39,6 +39,20 @@ describe.each([
     }
   });
 
+  it("the quota, limit range and default-deny policy wait for the Namespace; every model waits for the quota", () => {
+    const namespace = run.resources.find((r) => r.type === "kubernetes:core/v1:Namespace")!;
+    const urnOf = (r: { type: string; name: string }) => `urn:pulumi:${stack}::modelfleet::${r.type}::${r.name}`;
+    const inside = run.resources.filter((r) => r.parent === "" && ["kubernetes:core/v1:ResourceQuota", "kubernetes:core/v1:LimitRange", "kubernetes:networking.k8s.io/v1:NetworkPolicy"].includes(r.type));
+    expect(inside.length).toBeGreaterThanOrEqual(2);
+    for (const r of inside) expect(r.dependencies, r.name).toContain(urnOf(namespace));
+    const quota = run.resources.find((r) => r.type === "kubernetes:core/v1:ResourceQuota")!;
+    // A component's dependsOn reaches the engine through its children: the Deployment waits for the quota.
+    for (const model of run.config.models) {
+      const deployment = run.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === `${model.name}-deployment`)!;
+      expect(deployment.dependencies, model.name).toContain(urnOf(quota));
+    }
+  });
+
   it("the component itself sits at the stack's top level, and every Kubernetes resource belongs to a known owner", () => {
     const owners = new Set(["", `urn:pulumi:${stack}::modelfleet::modelfleet:registry:RegistryDatabase::registry`]);
     for (const model of run.config.models) {
@@ -48,9 +62,10 @@ describe.each([
       expect(run.modelUrns.get(`${model.name}-deployment`)).toBe(`urn:pulumi:${stack}::modelfleet::${COMPONENT[model.engine]}$kubernetes:apps/v1:Deployment::${model.name}-deployment`);
     }
     for (const r of run.resources.filter((r) => r.type.startsWith("kubernetes:"))) expect(owners, r.name).toContain(r.parent);
-    // At the top level: only the namespace objects and, where the environment monitors, the alerts and dashboard.
+    // At the top level: only the namespace objects (with its quota and limit range) and, where the environment
+    // monitors, the alerts and dashboard.
     const topLevel = run.resources.filter((r) => r.parent === "" && r.type.startsWith("kubernetes:")).map(kind).sort();
-    expect(topLevel).toEqual(stack === "development" ? ["Namespace"] : ["ConfigMap", "Namespace", "NetworkPolicy", "PrometheusRule"]);
+    expect(topLevel).toEqual(stack === "development" ? ["LimitRange", "Namespace", "ResourceQuota"] : ["ConfigMap", "LimitRange", "Namespace", "NetworkPolicy", "PrometheusRule", "ResourceQuota"]);
   });
 
   it("every model resource waits for the Namespace; the Deployment also for its credentials Secret", () => {
