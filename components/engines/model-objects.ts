@@ -8,6 +8,7 @@ import { canonical, renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { modelLabels, modelSelector, REGISTRY_HEALTH_LABELS } from "../shared/labels.js";
 import { CONTAINER_SECURITY, POD_SECURITY } from "../shared/security.js";
+import { serviceAccount } from "../shared/service-account.js";
 import { progressDeadlineSeconds, STARTUP_PROBE_PERIOD_SECONDS } from "../../config/startup-budget.js";
 import { credentialsSecretName, MOUNTS, SECRET_KEYS, settingsConfigMapName, type EngineContainer } from "./engine-container.js";
 import { llamaCppContainer } from "./llamacpp-container.js";
@@ -26,8 +27,8 @@ export function engineContainer(model: ResolvedModel, ctx: StackContext): Engine
 }
 
 /**
- * Every Kubernetes object of one model, as plain JSON in a stable order: ConfigMap, Deployment, Service,
- * NetworkPolicy, then PodDisruptionBudget and ServiceMonitor when the environment asks for them. Pure: the same
+ * Every Kubernetes object of one model, as plain JSON in a stable order: ServiceAccount, ConfigMap, Deployment,
+ * Service, NetworkPolicy, then PodDisruptionBudget and ServiceMonitor when the environment asks for them. Pure: the same
  * model and context always give the same objects. The credentials Secret is not among them: only the Pulumi
  * component creates it, from Pulumi secrets.
  */
@@ -36,6 +37,7 @@ export function buildModelObjects(model: ResolvedModel, ctx: StackContext): K8sO
   // Only the Deployment and Service need cdk8s-plus; the others are plain JSON, which costs nothing to render.
   const workload = renderChart(ctx.namespace, (chart) => addEngineWorkload(chart, model, ctx, engine));
   const objects = [
+    serviceAccount(metadata(model, ctx)),
     settingsConfigMap(model, ctx, engine),
     ...workload,
     networkPolicy(model, ctx),
@@ -100,6 +102,8 @@ function engineDeployment(chart: Construct, model: ResolvedModel, ctx: StackCont
           }),
     progressDeadline: cdk8s.Duration.seconds(progressDeadlineSeconds(model.startupBudgetSeconds)),
     securityContext: POD_SECURITY,
+    // Its own ServiceAccount (no token, no Role): the engine never calls the Kubernetes API.
+    serviceAccount: kplus.ServiceAccount.fromServiceAccountName(chart, "service-account", model.serviceName),
     automountServiceAccountToken: false,
     terminationGracePeriod: cdk8s.Duration.seconds(TERMINATION_GRACE_SECONDS),
     containers: [

@@ -18,6 +18,7 @@ import {
   REGISTRY_SECRET_NAME,
   SECRET_KEYS,
 } from "./names.js";
+import { serviceAccount } from "../shared/service-account.js";
 import { HEALTH_HEARTBEAT, HEALTH_HEARTBEAT_MAX_AGE_SECONDS, healthScripts, migrationSql, registrationSql, SCRIPTS_MOUNT, shortHash } from "./scripts.js";
 import { cdk8s } from "../shared/cdk8s.js";
 
@@ -54,8 +55,9 @@ const tmpVolume = { name: "tmp", emptyDir: { sizeLimit: "64Mi" } };
 const smallResources = { limits: { cpu: "200m", memory: "128Mi" }, requests: { cpu: "50m", memory: "64Mi" } };
 
 /** A psql pod from the pinned postgres image, connected through the Secret's URL, with one ConfigMap of scripts. */
-function psqlPod(ctx: StackContext, command: string[], scripts: { configMap: string; mountPath: string }, env: object[] = []): Record<string, unknown> {
+function psqlPod(ctx: StackContext, account: string, command: string[], scripts: { configMap: string; mountPath: string }, env: object[] = []): Record<string, unknown> {
   return {
+    serviceAccountName: account,
     automountServiceAccountToken: false,
     restartPolicy: "Never",
     securityContext: podSecurityJson(POSTGRES_UID),
@@ -78,7 +80,13 @@ function psqlPod(ctx: StackContext, command: string[], scripts: { configMap: str
   };
 }
 
+/** The workload's own ServiceAccount (components/shared/service-account.ts): no token, no Role. */
+function account(chart: Chart, ctx: StackContext, name: string, workloadLabels: Readonly<Record<string, string>>): void {
+  new cdk8s.ApiObject(chart, `${name}-service-account`, serviceAccount({ name, labels: labels(ctx, workloadLabels) }) as never);
+}
+
 function database(chart: Chart, ctx: StackContext): void {
+  account(chart, ctx, REGISTRY_NAME, REGISTRY_DB_LABELS);
   const selector = { matchLabels: { ...REGISTRY_DB_LABELS } };
   const isReady = { exec: { command: ["pg_isready", "-h", "127.0.0.1", "-p", String(POSTGRES_PORT), "-U", DATABASE_USER, "-d", DATABASE] } };
   new cdk8s.ApiObject(chart, "statefulset", {
@@ -92,6 +100,7 @@ function database(chart: Chart, ctx: StackContext): void {
       template: {
         metadata: { labels: labels(ctx, REGISTRY_DB_LABELS) },
         spec: {
+          serviceAccountName: REGISTRY_NAME,
           automountServiceAccountToken: false,
           securityContext: podSecurityJson(POSTGRES_UID),
           terminationGracePeriodSeconds: 60,
@@ -202,13 +211,14 @@ function scriptJob(chart: Chart, ctx: StackContext, job: ScriptJob): void {
     ...(job.ttlSecondsAfterFinished === undefined ? {} : { ttlSecondsAfterFinished: job.ttlSecondsAfterFinished }),
     template: {
       metadata: { labels: labels(ctx, REGISTRY_JOB_LABELS) },
-      spec: psqlPod(ctx, ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", "$(MODELFLEET_DB_URL)", "-f", `${JOB_SCRIPT_MOUNT}/${job.file}`], {
+      spec: psqlPod(ctx, job.base, ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", "$(MODELFLEET_DB_URL)", "-f", `${JOB_SCRIPT_MOUNT}/${job.file}`], {
         configMap,
         mountPath: JOB_SCRIPT_MOUNT,
       }),
     },
   });
   const name = `${job.base}-${shortHash(JSON.stringify([job.sql, spec("")]))}`;
+  account(chart, ctx, job.base, REGISTRY_JOB_LABELS);
   new cdk8s.ApiObject(chart, `${job.base}-script`, {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -269,7 +279,8 @@ export function buildHealthObjects(ctx: StackContext): K8sObject[] {
       metadata: { name: REGISTRY_SCRIPTS_NAME, labels: labels(ctx, REGISTRY_HEALTH_LABELS) },
       data: healthScripts(),
     });
-    const pod = psqlPod(ctx, ["/bin/sh", `${SCRIPTS_MOUNT}/health.sh`], { configMap: REGISTRY_SCRIPTS_NAME, mountPath: SCRIPTS_MOUNT }, [
+    account(chart, ctx, REGISTRY_HEALTH_NAME, REGISTRY_HEALTH_LABELS);
+    const pod = psqlPod(ctx, REGISTRY_HEALTH_NAME, ["/bin/sh", `${SCRIPTS_MOUNT}/health.sh`], { configMap: REGISTRY_SCRIPTS_NAME, mountPath: SCRIPTS_MOUNT }, [
       { name: "MODELFLEET_ENVIRONMENT", value: ctx.environment },
     ]);
     const [container] = pod["containers"] as Record<string, unknown>[];

@@ -69,10 +69,10 @@ export class RegistryDatabase extends pulumi.ComponentResource {
       { ...parent, deleteBeforeReplace: true, dependsOn: [...(args.dependsOn ?? [])] },
     );
     const base = [...(args.dependsOn ?? []), secret];
-    // Each group's ConfigMaps first, then its workloads waiting for them (and for `after`): a Job's pod never starts
-    // before its script exists.
+    // Each group's ConfigMaps and ServiceAccount first, then its workloads waiting for them (and for `after`): a
+    // Job's pod never starts before its script and its account exist.
     const register = (objects: K8sObject[], prefix: string, dependsOn: pulumi.Resource[], after: readonly pulumi.Resource[] = []): pulumi.CustomResource[] => {
-      const isScript = (o: K8sObject) => o.kind === "ConfigMap";
+      const isScript = (o: K8sObject) => o.kind === "ConfigMap" || o.kind === "ServiceAccount";
       const scripts = [...registerObjects(objects.filter(isScript), { prefix, parent: this, dependsOn }).values()];
       const rest = [...registerObjects(objects.filter((o) => !isScript(o)), { prefix, parent: this, dependsOn: [...dependsOn, ...after, ...scripts] }).values()];
       return [...scripts, ...rest];

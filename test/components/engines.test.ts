@@ -246,9 +246,9 @@ describe("security and images", () => {
 
 describe("objects per environment", () => {
   it.each([
-    ["development", ["ConfigMap", "Deployment", "Service", "NetworkPolicy"]],
-    ["staging", ["ConfigMap", "Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "ServiceMonitor"]],
-    ["production", ["ConfigMap", "Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "ServiceMonitor"]],
+    ["development", ["ServiceAccount", "ConfigMap", "Deployment", "Service", "NetworkPolicy"]],
+    ["staging", ["ServiceAccount", "ConfigMap", "Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "ServiceMonitor"]],
+    ["production", ["ServiceAccount", "ConfigMap", "Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "ServiceMonitor"]],
   ] as const)("%s", (env, kinds) => {
     const objects = objectsOf(stack(env));
     expect(objects.map((o) => o.kind)).toEqual(kinds);

@@ -49,8 +49,8 @@ const podSpecs = (objects: readonly K8sObject[]): Json[] => (objects as unknown 
 describe("registry builders", () => {
   describe.each(ENVIRONMENTS)("%s", (env) => {
     it.each([
-      ["in-cluster", {}, ["StatefulSet", "Service", "Service", "NetworkPolicy", "ConfigMap", "Job", "ConfigMap", "Job", "ConfigMap", "Deployment"]],
-      ["external", EXTERNAL, ["ConfigMap", "Job", "ConfigMap", "Job", "ConfigMap", "Deployment"]],
+      ["in-cluster", {}, ["ServiceAccount", "StatefulSet", "Service", "Service", "NetworkPolicy", "ServiceAccount", "ConfigMap", "Job", "ServiceAccount", "ConfigMap", "Job", "ConfigMap", "ServiceAccount", "Deployment"]],
+      ["external", EXTERNAL, ["ServiceAccount", "ConfigMap", "Job", "ServiceAccount", "ConfigMap", "Job", "ConfigMap", "ServiceAccount", "Deployment"]],
     ] as const)("%s: the expected objects, schema-valid, in the stack's namespace, no Secret", (_mode, overrides, kinds) => {
       const config = stack(env, overrides);
       const objects = buildRegistryObjects(config);

@@ -11,7 +11,7 @@ import { ROOT, runProgram, SECRET_SIG, type ProgramRun, type RegisteredResource 
 import { operatorSecrets } from "../helpers/stack-values.js";
 
 const COMPONENT = { vllm: "modelfleet:inference:VllmModel", llamacpp: "modelfleet:inference:LlamaCppModel" } as const;
-const BASE = ["ConfigMap", "Deployment", "NetworkPolicy", "Service"];
+const BASE = ["ConfigMap", "Deployment", "NetworkPolicy", "Service", "ServiceAccount"];
 const kind = (r: RegisteredResource) => r.type.slice(r.type.lastIndexOf(":") + 1);
 const componentUrn = (stack: string, engine: keyof typeof COMPONENT, name: string) => `urn:pulumi:${stack}::modelfleet::${COMPONENT[engine]}::${name}`;
 const childrenOf = (run: ProgramRun, parentUrn: string) => run.resources.filter((r) => r.parent === parentUrn);

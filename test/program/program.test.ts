@@ -41,7 +41,7 @@ describe.each([
   it("adds the registry database: in-cluster server, migration and registration Jobs, health checker Deployment, each with its script ConfigMap", () => {
     const registry = run.resources.filter((r) => isRegistry(r.name));
     expect(registry.map((r) => r.type.split(":").pop()).sort()).toEqual(
-      ["RegistryDatabase", "RandomPassword", "Secret", "StatefulSet", "Service", "Service", "NetworkPolicy", "ConfigMap", "Job", "ConfigMap", "Job", "ConfigMap", "Deployment"].sort(),
+      ["RegistryDatabase", "RandomPassword", "Secret", "StatefulSet", "Service", "Service", "NetworkPolicy", "ConfigMap", "Job", "ConfigMap", "Job", "ConfigMap", "Deployment", "ServiceAccount", "ServiceAccount", "ServiceAccount", "ServiceAccount"].sort(),
     );
     const secret = registry.find((r) => r.type === `${K8S}core/v1:Secret`)!;
     expect(secret.inputs["stringData"][SECRET_SIG]).toBeDefined();

@@ -46,12 +46,16 @@ describe.each(["development", "staging", "production"] as const)("RegistryDataba
         "registry-credentials kubernetes:core/v1:Secret",
         "registry-health-config-map kubernetes:core/v1:ConfigMap",
         "registry-health-deployment kubernetes:apps/v1:Deployment",
+        "registry-health-service-account kubernetes:core/v1:ServiceAccount",
         "registry-migrate-config-map kubernetes:core/v1:ConfigMap",
         "registry-migrate-job kubernetes:batch/v1:Job",
+        "registry-migrate-service-account kubernetes:core/v1:ServiceAccount",
         "registry-network-policy kubernetes:networking.k8s.io/v1:NetworkPolicy",
         "registry-password random:index/randomPassword:RandomPassword",
         "registry-register-config-map kubernetes:core/v1:ConfigMap",
         "registry-register-job kubernetes:batch/v1:Job",
+        "registry-register-service-account kubernetes:core/v1:ServiceAccount",
+        "registry-service-account kubernetes:core/v1:ServiceAccount",
         "registry-service-modelfleet-registry kubernetes:core/v1:Service",
         "registry-service-modelfleet-registry-headless kubernetes:core/v1:Service",
         "registry-stateful-set kubernetes:apps/v1:StatefulSet",
@@ -97,7 +101,7 @@ describe.each(["development", "staging", "production"] as const)("RegistryDataba
     const deployments = run.config.models.map((m) => `${m.name}-deployment`);
     expect(deployments.length).toBeGreaterThan(0);
     for (const d of deployments) expect(run.modelUrns.has(d), d).toBe(true);
-    expect(registry.waitsFor("registry-register-job")).toEqual(expect.arrayContaining([...deployments, "registry-migrate-job", "registry-register-config-map"]));
+    expect(registry.waitsFor("registry-register-job")).toEqual(expect.arrayContaining([...deployments, "registry-migrate-job", "registry-register-config-map", "registry-register-service-account"]));
     for (const r of registry.resources.filter((r) => r.name !== "registry-register-job")) {
       for (const d of deployments) expect(registry.waitsFor(r.name), r.name).not.toContain(d);
     }
@@ -133,7 +137,7 @@ describe("RegistryDatabase under mocks: external database", () => {
   });
 
   it("no server, no password: the Secret holds only the URL, as a Pulumi secret", () => {
-    expect(registry.resources.map((r) => r.type.split(":").pop()).sort()).toEqual(["ConfigMap", "ConfigMap", "ConfigMap", "Deployment", "Job", "Job", "RegistryDatabase", "Secret"]);
+    expect(registry.resources.map((r) => r.type.split(":").pop()).sort()).toEqual(["ConfigMap", "ConfigMap", "ConfigMap", "Deployment", "Job", "Job", "RegistryDatabase", "Secret", "ServiceAccount", "ServiceAccount", "ServiceAccount"]);
     const secret = registry.get("registry-credentials");
     expect(secret.inputs["stringData"][SECRET_SIG]).toBeDefined();
     expect(secret.inputs["stringData"].value).toEqual({ url: EXTERNAL_URL });
