@@ -17,7 +17,7 @@ import { defaultRedactor } from "../secrets/redact.js";
 import { chooseKubeconfig, KubeconfigError, openRolloutReader, type RolloutView } from "./kube.js";
 import { buildReport, formatReport, reportJson, type ProbeView, type ReportInput } from "./status.js";
 import { probeEngine } from "./status-probe.js";
-import { API_KEY_ENV } from "./verify-run.js";
+import { API_KEY_ENV, type VerifyRunIo } from "./verify-run.js";
 
 export interface StatusRunOptions {
   /** Stack name: reads `Pulumi.<stack>.yaml`. */
@@ -36,11 +36,8 @@ export interface StatusRunOptions {
   readonly probeTimeoutMs?: number;
 }
 
-export interface StatusRunIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd?: string;
+/** Where status writes, the environment it reads, as for verify; and the clock. */
+export interface StatusRunIo extends VerifyRunIo {
   /** The clock ages are measured against. @default () => new Date() */
   readonly now?: () => Date;
 }

@@ -34,6 +34,7 @@ export interface VerifyRunOptions {
   readonly dbUrl?: string;
 }
 
+/** Where a day-2 command writes and the environment it reads (the key and database URL): the process, or a test's capture. */
 export interface VerifyRunIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
