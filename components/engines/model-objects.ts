@@ -26,6 +26,18 @@ export function engineContainer(model: ResolvedModel, ctx: StackContext): Engine
   return model.engine === "vllm" ? vllmContainer(model, ctx) : llamaCppContainer(model, ctx);
 }
 
+/** What one engine pod requests (and is limited to): the one place the Deployment and the namespace quota read it. */
+export interface EnginePodRequests {
+  readonly cpu: number;
+  /** The engine's memory plus its memory-backed /dev/shm, which is charged to the container. */
+  readonly memoryGiB: number;
+  readonly gpus: number;
+}
+
+export function enginePodRequests(model: ResolvedModel, ctx: StackContext, engine = engineContainer(model, ctx)): EnginePodRequests {
+  return { cpu: model.cpu, memoryGiB: model.memoryGiB + engine.shmGiB, gpus: model.gpus };
+}
+
 /**
  * Every Kubernetes object of one model, as plain JSON in a stable order: ServiceAccount, ConfigMap, Deployment,
  * Service, NetworkPolicy, then PodDisruptionBudget and ServiceMonitor when the environment asks for them. Pure: the same
@@ -83,6 +95,7 @@ function engineDeployment(chart: Construct, model: ResolvedModel, ctx: StackCont
   const probe = (path: string, options: K.HttpGetProbeOptions): K.Probe =>
     kplus.Probe.fromHttpGet(path, { port: SERVICE_PORT, timeoutSeconds: cdk8s.Duration.seconds(5), ...options });
 
+  const requests = enginePodRequests(model, ctx, engine);
   const deployment = new kplus.Deployment(chart, "deployment", {
     metadata: {
       name: model.serviceName,
@@ -116,9 +129,8 @@ function engineDeployment(chart: Construct, model: ResolvedModel, ctx: StackCont
         portNumber: SERVICE_PORT,
         envVariables,
         resources: {
-          cpu: { request: kplus.Cpu.units(model.cpu), limit: kplus.Cpu.units(model.cpu) },
-          // A memory-backed /dev/shm is charged to the container, so it is added to the engine's own memory.
-          memory: { request: cdk8s.Size.gibibytes(model.memoryGiB + engine.shmGiB), limit: cdk8s.Size.gibibytes(model.memoryGiB + engine.shmGiB) },
+          cpu: { request: kplus.Cpu.units(requests.cpu), limit: kplus.Cpu.units(requests.cpu) },
+          memory: { request: cdk8s.Size.gibibytes(requests.memoryGiB), limit: cdk8s.Size.gibibytes(requests.memoryGiB) },
         },
         securityContext: CONTAINER_SECURITY,
         startup: probe(engine.livenessPath, {

@@ -1,5 +1,5 @@
 import type { StackConfig } from "../../config/types.js";
-import { buildModelObjects } from "../engines/model-objects.js";
+import { enginePodRequests } from "../engines/model-objects.js";
 import { buildRegistryObjects } from "../registry/objects.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { stackLabels } from "../shared/labels.js";
@@ -78,8 +78,15 @@ const memoryText = (bytes: number) => `${Math.ceil(bytes / 2 ** 20)}Mi`;
  * becomes the default limit) would cap the engines' CPU, or give every container a GPU limit.
  */
 export function quotaObjects(config: StackConfig): Array<Record<string, unknown>> {
-  const objects = [...config.models.flatMap((m) => buildModelObjects(m, config)), ...buildRegistryObjects(config)];
-  const need = stackRequests(objects);
+  // Engines from the figures their Deployments are built from (rendering them through cdk8s here again doubled
+  // synth's cost); the registry's few pods from its objects.
+  const need = stackRequests(buildRegistryObjects(config));
+  for (const model of config.models) {
+    const pod = enginePodRequests(model, config);
+    need.set("cpu", (need.get("cpu") ?? 0) + pod.cpu * model.replicas);
+    need.set("memory", (need.get("memory") ?? 0) + pod.memoryGiB * 2 ** 30 * model.replicas);
+    need.set(GPU, (need.get(GPU) ?? 0) + pod.gpus * model.replicas);
+  }
   const labels = stackLabels(config);
   const quota = {
     apiVersion: "v1",
