@@ -39,6 +39,7 @@ import { MANIFEST_FILE, MANIFEST_SCHEMA, parseManifest, readManifest, serializeM
 import { confinedDestination, confinedPathReason, shownPath } from "./confine.js";
 import { BundleError } from "./errors.js";
 import { digestOf, rawManifest, type RegistryAccess } from "./images.js";
+import { modelDir } from "../models/layout.js";
 import { run } from "./tools.js";
 
 export const OCI_MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json";
@@ -92,12 +93,6 @@ export function layerKind(path: string): { kind: ModelLayerKind; guessed: boolea
   if (CODE_EXTENSIONS.has(ext)) return { kind: "code", guessed: false };
   const known = ext === "json" || ext === "jinja" || name === "tokenizer.model" || name === "merges.txt" || name === "vocab.txt";
   return { kind: "weightConfig", guessed: !known };
-}
-
-/** The shared model layout (docs/models.md): `<root>/<owner>--<name>/<revision>/`. */
-export function modelFolder(root: string, repo: string, revision: string): string {
-  const [owner, name] = repo.split("/") as [string, string];
-  return join(root, `${owner}--${name}`, revision);
 }
 
 interface Descriptor {
@@ -499,7 +494,12 @@ export async function unpackModel(source: ModelSource, targetRoot: string): Prom
   if (serializeManifest(manifest) !== expected) throw new BundleError("integrity", `${what}: its ${MANIFEST_FILE} does not list exactly the artifact's layers, repo and revision; the artifact was altered after packing`);
 
   assertWritableOutDir(targetRoot, { flag: "--target", ownSubfolderOnly: true });
-  const folder = modelFolder(targetRoot, repo, revision);
+  let folder: string;
+  try {
+    folder = modelDir(targetRoot, repo, revision);
+  } catch (error) {
+    throw new BundleError("input", `${what}: ${(error as Error).message}`);
+  }
   const parent = resolve(folder, "..");
   await mkdir(parent, { recursive: true });
   if (await exists(folder)) {

@@ -3,6 +3,9 @@ import { redact } from "../secrets/redact.js";
 
 const BODY_EXCERPT = 160;
 
+/** The environment variable day-2 commands read the engines' API key from (never a flag: argv is visible in `ps`). */
+export const API_KEY_ENV = "MODELFLEET_API_KEY";
+
 /** What one request got: a status and body, or why there was none. */
 export interface Answer {
   readonly status?: number;

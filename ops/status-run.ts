@@ -17,7 +17,8 @@ import { defaultRedactor } from "../secrets/redact.js";
 import { chooseKubeconfig, KubeconfigError, openRolloutReader, type RolloutView } from "./kube.js";
 import { buildReport, formatReport, reportJson, type ProbeView, type ReportInput } from "./status.js";
 import { probeEngine } from "./status-probe.js";
-import { API_KEY_ENV, type VerifyRunIo } from "./verify-run.js";
+import { API_KEY_ENV } from "./http.js";
+import type { VerifyRunIo } from "./verify-run.js";
 
 export interface StatusRunOptions {
   /** Stack name: reads `Pulumi.<stack>.yaml`. */
@@ -140,7 +141,7 @@ export async function runStatus(options: StatusRunOptions, io: StatusRunIo): Pro
       config.models.map(async (m): Promise<[string, ProbeView]> => {
         const override = endpoints.get(m.name);
         const target = { url: override ?? `http://${m.endpoint}`, via: override ? ("--endpoint" as const) : ("service" as const), servedModelName: m.servedModelName };
-        return [m.name, await probeEngine(target, { ...(apiKey ? { apiKey } : {}), keyMissing, timeoutMs, keyEnv: API_KEY_ENV })];
+        return [m.name, (await probeEngine(target, { ...(apiKey ? { apiKey } : {}), keyMissing, timeoutMs })).view];
       }),
     ),
     Promise.all(

@@ -12,8 +12,9 @@ import { isRegistryError } from "../registry/errors.js";
 import { recordVerification } from "../registry/verifications.js";
 import { verifyModel, type VerifyResult } from "./verify.js";
 
-/** The environment variable verify reads the engines' API key from (never a flag: argv is visible in `ps`). */
-export const API_KEY_ENV = "MODELFLEET_API_KEY";
+import { API_KEY_ENV } from "./http.js";
+
+export { API_KEY_ENV };
 
 export interface VerifyRunOptions {
   /** Stack name: reads `Pulumi.<stack>.yaml`. */

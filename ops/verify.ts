@@ -8,6 +8,7 @@
  * list (`data[].id` is vLLM's `--served-model-name`, llama-server's `--alias`) and `/v1/chat/completions`.
  */
 import { excerpt, parseJson, request, type Answer } from "./http.js";
+import { probeEngine } from "./status-probe.js";
 
 /** One model to verify and where it answers. */
 export interface VerifyTarget {
@@ -75,31 +76,16 @@ export async function verifyModel(target: VerifyTarget, options: VerifyOptions =
     ...(completionMs === undefined ? {} : { completionMs }),
   });
 
-  const health = await request(`${base}/health`, { method: "GET" }, probeTimeout);
-  if (health.status !== 200) {
-    checks.push(failed("health", health, "/health is not 200 (still loading answers 503)"));
-    return result();
-  }
-  checks.push({ check: "health", ok: true, ms: health.ms, detail: "200" });
-
-  const models = await request(`${base}/v1/models`, { method: "GET", headers }, probeTimeout);
-  if (models.status !== 200) {
-    const hint = models.status === 401 ? " (wrong or missing API key: set MODELFLEET_API_KEY)" : "";
-    checks.push(failed("models", models, `/v1/models${hint}`));
-    return result();
-  }
-  const listed = parseJson(models.body) as { data?: Array<{ id?: unknown }> } | undefined;
-  const ids = Array.isArray(listed?.data) ? listed.data.map((m) => String(m?.id)) : [];
-  if (!ids.includes(target.servedModelName)) {
-    checks.push({
-      check: "models",
-      ok: false,
-      ms: models.ms,
-      detail: `/v1/models does not list "${target.servedModelName}" (it lists ${ids.length ? ids.map((id) => `"${excerpt(id)}"`).join(", ") : "nothing"}); the engine serves another model or none`,
-    });
-    return result();
-  }
-  checks.push({ check: "models", ok: true, ms: models.ms, detail: `lists "${target.servedModelName}"` });
+  // The same /health and /v1/models probe `modelfleet status` makes.
+  const probed = await probeEngine({ url: base, via: "--endpoint", servedModelName: target.servedModelName }, { ...(options.apiKey ? { apiKey: options.apiKey } : {}), timeoutMs: probeTimeout });
+  const { health, models } = probed.view;
+  // An HTTP answer is shown with the path it came from; no answer (timeout, refused) is shown as it is.
+  const onPath = (path: string, detail: string) => (detail.startsWith("HTTP") ? `${path}: ${detail}` : detail.startsWith("does not list") ? `${path} ${detail}` : detail);
+  checks.push({ check: "health", ok: health.ok, ms: probed.ms.health, detail: health.ok ? "200" : onPath("/health", health.detail) });
+  if (!health.ok) return result();
+  const modelsDetail = models.ok ? `lists "${target.servedModelName}"` : onPath("/v1/models", models.detail);
+  checks.push({ check: "models", ok: models.ok, ms: probed.ms.models ?? 0, detail: modelsDetail });
+  if (!models.ok) return result();
 
   const budgetMs = target.latencyBudgetSeconds * 1000;
   const body = JSON.stringify({ model: target.servedModelName, messages: [{ role: "user", content: PROMPT }], max_tokens: 8, temperature: 0 });

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
+import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -70,6 +71,11 @@ describe("layers (docs/architecture.md)", () => {
       .map((e) => `${e.from} → ${e.to}`);
     expect(sideways).toEqual([]);
     expect(edges.filter((e) => top(e.to) === "stacks" && top(e.from) !== "stacks")).toEqual([]);
+  });
+
+  it("every folder the build compiles has a layer", () => {
+    const include = (ts.readConfigFile(join(ROOT, "tsconfig.build.json"), ts.sys.readFile).config as { include: string[] }).include;
+    expect([...include].sort()).toEqual(Object.keys(RANK).sort());
   });
 
   it("no source imports outside the known folders", () => {

@@ -11,12 +11,12 @@ import {
   MODEL_ARTIFACT_TYPE,
   MODEL_CONFIG_MEDIA_TYPE,
   MODEL_LAYER_MEDIA_TYPES,
-  modelFolder,
   packModel,
   pullModel,
   pushModel,
   unpackModel,
 } from "../../bundle/model-artifact.js";
+import { modelDir as storeFolder } from "../../models/layout.js";
 import { MANIFEST_FILE, MANIFEST_SCHEMA, serializeManifest } from "../../models/manifest.js";
 import { startRegistry, type OciRegistry } from "../helpers/oci-registry.js";
 
@@ -127,7 +127,7 @@ describe("models as OCI artifacts (bundle/model-artifact.ts)", () => {
     const packed = await packModel(dir, layout);
     const root = temp("root");
     const out = await unpackModel({ layoutDir: layout, ref: packed.digest }, root);
-    expect(out).toMatchObject({ folder: modelFolder(root, "Qwen/Qwen3-0.6B", REVISION), alreadyPresent: false });
+    expect(out).toMatchObject({ folder: storeFolder(root, "Qwen/Qwen3-0.6B", REVISION), alreadyPresent: false });
     expect(out.folder).toBe(join(root, "Qwen--Qwen3-0.6B", REVISION));
     for (const path of [...Object.keys(FILES), MANIFEST_FILE]) expect(readFileSync(join(out.folder, path))).toEqual(readFileSync(join(dir, path)));
     expect(readdirSync(join(root, "Qwen--Qwen3-0.6B"))).toEqual([REVISION]);

@@ -7,10 +7,14 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import ts from "typescript";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-/** The folders tsconfig.build.json compiles. */
-const SOURCE_DIRS = ["config", "components", "stacks", "promote", "ops", "models", "policies", "cli", "registry", "bundle", "synth", "secrets", "files"];
+/** The folders tsconfig.build.json compiles (its `include`, read as tsc reads it: the file has comments). */
+function sourceDirs(): string[] {
+  const read = ts.readConfigFile(join(ROOT, "tsconfig.build.json"), ts.sys.readFile);
+  return (read.config as { include: string[] }).include;
+}
 const STAMP = join(ROOT, "build", ".tsbuildinfo");
 
 function newestSource(dir: string): number {
@@ -32,7 +36,7 @@ function builtAt(): number {
 }
 
 export default function setup(): void {
-  const sources = Math.max(...SOURCE_DIRS.map((dir) => newestSource(join(ROOT, dir))), statSync(join(ROOT, "tsconfig.build.json")).mtimeMs);
+  const sources = Math.max(...sourceDirs().map((dir) => newestSource(join(ROOT, dir))), statSync(join(ROOT, "tsconfig.build.json")).mtimeMs);
   if (sources <= builtAt()) return;
   try {
     execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
