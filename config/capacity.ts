@@ -16,7 +16,7 @@ export interface ModelDemand {
   readonly model: string;
   /** GPUs one pod needs, all on one node (a tensor-parallel group cannot span nodes). */
   readonly gpusPerPod: number;
-  /** Pods at steady state. */
+  /** Pods at steady state: the fixed replicas, or an autoscaled model's maxReplicas (it may scale up to them). */
   readonly replicas: number;
   /**
    * Extra pods while a rollout runs. Engines roll with maxSurge 0 (RollingUpdate) or stop first (Recreate), so a
@@ -43,7 +43,7 @@ const surgeOf = (_model: ResolvedModel): number => 0;
 export function demandOf(models: readonly ResolvedModel[]): ModelDemand[] {
   return models
     .filter((m) => m.gpus > 0)
-    .map((m) => ({ model: m.name, gpusPerPod: m.gpus, replicas: m.replicas, surge: surgeOf(m) }));
+    .map((m) => ({ model: m.name, gpusPerPod: m.gpus, replicas: m.autoscaling?.maxReplicas ?? m.replicas, surge: surgeOf(m) }));
 }
 
 /**
@@ -97,7 +97,7 @@ export function checkCapacity(models: readonly ResolvedModel[], pool: GpuPool | 
   if (report.unplaced.size > 0 || report.tooWide.length > 0) {
     problems.push({
       path: "gpu.pool",
-      message: `the models need more GPUs than the pool has, so pods would stay Pending: ${capacityTable(report)}. Fix: lower replicas or gpus, drop a model, or raise gpu.pool.nodes`,
+      message: `the models need more GPUs than the pool has, so pods would stay Pending: ${capacityTable(report)}. Fix: lower replicas (autoscaling.maxReplicas) or gpus, drop a model, or raise gpu.pool.nodes`,
       received: `${pool.nodes} × ${pool.gpusPerNode}`,
     });
   }

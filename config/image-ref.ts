@@ -18,6 +18,12 @@ const TAG = /^[\w][\w.-]{0,127}$/;
 
 export const DIGEST_PATTERN = DIGEST;
 
+/**
+ * The model download Job's runtime when a stack does not pin `images.node`: Node 22 on Alpine (the script uses
+ * builtins only). A digest taken from public pins of `node:22-alpine`; refresh it with `modelfleet pins resolve`.
+ */
+export const DEFAULT_NODE_IMAGE = "node:22-alpine@sha256:8094c002d08262dba12645a3b4a15cd6cd627d30bc782f53229a2ec13ee22a00";
+
 import { preview } from "./limits.js";
 
 /** Parses an image reference; returns a reason instead when it is not one. */

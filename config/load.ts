@@ -7,7 +7,7 @@ import { resolveStack } from "./resolve.js";
 import { countDocumentMarkers, InputLimitError, isStackOverflowMessage, mebibytes, readRegularTextFileSync, yamlShapeProblem } from "./safe-input.js";
 import { stackNameProblem } from "./stack-name.js";
 import { checkCapacity } from "./capacity.js";
-import { checkApiKey, checkCors, checkImages, checkLlamaCppCors, checkModels, checkOffline, checkRegistry } from "./rules.js";
+import { checkApiKey, checkCors, checkImages, checkLlamaCppCors, checkModels, checkModelStore, checkOffline, checkRegistry } from "./rules.js";
 import { SECRET_KEYS, stackConfigSchema, type RawStackConfig } from "./schema.js";
 import type { StackConfig } from "./types.js";
 
@@ -176,7 +176,7 @@ export function parseStackConfig(values: Record<string, unknown>, file: string, 
   }
   const raw: RawStackConfig = parsed.data;
   const images = checkImages(raw);
-  const problems = [...secretProblems, ...images.problems, ...checkCors(raw), ...checkLlamaCppCors(raw), ...checkApiKey(raw), ...checkRegistry(raw), ...checkOffline(raw)];
+  const problems = [...secretProblems, ...images.problems, ...checkCors(raw), ...checkLlamaCppCors(raw), ...checkApiKey(raw), ...checkRegistry(raw), ...checkOffline(raw), ...checkModelStore(raw)];
   if (!images.images) throw new ConfigError(file, problems);
   const config = resolveStack(raw, stack, file, images.images);
   problems.push(...checkModels(raw, config.models));

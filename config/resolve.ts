@@ -1,8 +1,9 @@
 import { startupBudgetSeconds } from "./startup-budget.js";
 import { PROFILES } from "./profiles.js";
-import { mirrorImageRef, type ImageRef } from "./image-ref.js";
+import { mirrorImageRef } from "./image-ref.js";
 import type { RawModel, RawStackConfig } from "./schema.js";
-import type { ModelCache, ModelSource, ResolvedModel, ResolvedModelCommon, StackConfig, StackContext } from "./types.js";
+import { parseImageRef } from "./image-ref.js";
+import type { ModelCache, ModelDelivery, ModelSource, ResolvedModel, ResolvedModelCommon, StackConfig, StackContext, StackImages } from "./types.js";
 
 /**
  * Every default, in one place: the environment profile first, then engine defaults derived from the model
@@ -31,7 +32,24 @@ export function endpointOf(model: string, environment: string, namespace: string
   return `${serviceName(model, environment)}.${namespace}.svc.cluster.local:${SERVICE_PORT}`;
 }
 
-export function resolveContext(raw: RawStackConfig, stack: string, images: StackContext["images"]): StackContext {
+/** The Kubernetes version a stack assumes when it does not say: the oldest cdk8s-plus-28 targets. */
+export const DEFAULT_KUBERNETES_MINOR = 28;
+/** Image volumes (KEP-4639) are beta and on by default from Kubernetes 1.35. */
+export const IMAGE_VOLUME_MINOR = 35;
+export const DEFAULT_SCALE_DOWN_DELAY_SECONDS = 600;
+const DEFAULT_ENDPOINT_PICKER_PORT = 9002;
+
+/** The shared model claim of a stack (`modelStore.mode: shared`). */
+export function sharedStoreClaimName(environment: string): string {
+  return `modelfleet-models-${environment}`;
+}
+
+/** A model's own store claim. */
+export function modelStoreClaimName(serviceName: string): string {
+  return `${serviceName}-models`;
+}
+
+export function resolveContext(raw: RawStackConfig, stack: string, images: StackImages): StackContext {
   const profile = PROFILES[raw.environment];
   const requireApiKey = raw.requireApiKey ?? profile.requireApiKey;
   const offline = raw.offline;
@@ -44,9 +62,26 @@ export function resolveContext(raw: RawStackConfig, stack: string, images: Stack
           vllm: mirrorImageRef(images.vllm, offline.registry),
           llamacpp: mirrorImageRef(images.llamacpp, offline.registry),
           postgres: mirrorImageRef(images.postgres, offline.registry),
+          node: mirrorImageRef(images.node, offline.registry),
         }
       : images,
     pins: images,
+    kubernetesVersion: { major: 1, minor: raw.kubernetesVersion ? Number(raw.kubernetesVersion.split(".")[1]) : DEFAULT_KUBERNETES_MINOR },
+    scaling: {
+      autoscaler: raw.scaling?.autoscaler ?? "keda",
+      prometheusUrl: raw.scaling?.prometheusUrl ?? `http://prometheus-operated.${raw.monitoring?.namespace ?? DEFAULT_MONITORING_NAMESPACE}.svc:9090`,
+    },
+    ...(raw.gateway?.inferencePool
+      ? {
+          gateway: {
+            ...(raw.gateway.gatewayName ? { gatewayName: raw.gateway.gatewayName } : {}),
+            gatewayNamespace: raw.gateway.gatewayNamespace ?? raw.namespace,
+            ...(raw.gateway.endpointPicker
+              ? { endpointPicker: { name: raw.gateway.endpointPicker.name, port: raw.gateway.endpointPicker.port ?? DEFAULT_ENDPOINT_PICKER_PORT } }
+              : {}),
+          },
+        }
+      : {}),
     allowedOrigins: [...(raw.cors?.allowedOrigins ?? [])].sort(),
     apiKey: raw.apiKey ? "config" : requireApiKey ? "generated" : "none",
     // An offline site downloads nothing, so the GitOps-side token is not wired there (an hfToken secret still is).
@@ -85,13 +120,60 @@ export function resolveContext(raw: RawStackConfig, stack: string, images: Stack
   };
 }
 
-function resolveSource(raw: RawModel["source"]): ModelSource {
-  if (raw.pvc !== undefined) return { kind: "pvc", claimName: raw.pvc, path: raw.path ?? "" };
+/** Top-level files vLLM reads from a repository: config, tokenizer, chat template, safetensors weights, remote code. */
+const VLLM_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "*.jinja", "*.py"] as const;
+/** A GGUF model for vLLM: the one weights file plus the tokenizer and config files beside it. */
+const VLLM_GGUF_EXTRA = ["*.json", "*.txt", "*.model", "*.jinja"] as const;
+
+/** The globs the model store fetches when `source.files` does not say. */
+export function defaultStoreFiles(raw: RawModel): readonly string[] {
+  const file = raw.source.file;
+  if (raw.engine === "llamacpp") return file ? [file] : ["*.gguf"];
+  if (raw.vllm?.quantization === "gguf" && file) return [file, ...VLLM_GGUF_EXTRA];
+  return VLLM_FILES;
+}
+
+function resolveSource(raw: RawModel): ModelSource {
+  const s = raw.source;
+  if (s.pvc !== undefined) return { kind: "pvc", claimName: s.pvc, path: s.path ?? "" };
+  const oci = s.oci === undefined ? undefined : parseImageRef(s.oci);
   return {
     kind: "huggingFace",
-    repo: raw.huggingFace ?? "",
-    revision: raw.revision ?? "",
-    ...(raw.file === undefined ? {} : { file: raw.file }),
+    repo: s.huggingFace ?? "",
+    revision: s.revision ?? "",
+    ...(s.file === undefined ? {} : { file: s.file }),
+    // A malformed reference is reported by the rules; it is left out here.
+    ...(oci === undefined || "error" in oci ? {} : { oci }),
+    files: s.files ?? defaultStoreFiles(raw),
+  };
+}
+
+/** GiB a model's weights take on disk, with room for the manifest and a re-download's .part files. */
+export function defaultStoreSizeGiB(raw: RawModel): number {
+  const quantized = raw.engine === "llamacpp" || raw.vllm?.quantization === "gguf";
+  // bf16 safetensors ≈ 2 bytes per parameter; GGUF files ≈ 0.5–1.1 bytes per parameter (Q4 … Q8).
+  return Math.max(2, Math.ceil(raw.sizeBillions * (quantized ? 1.2 : 2.2) + 2));
+}
+
+function resolveDelivery(raw: RawStackConfig, m: RawModel, source: ModelSource, maxReplicas: number, ctx: StackContext): ModelDelivery {
+  if (source.kind === "pvc") return { kind: "pvc" };
+  const mode = raw.modelStore?.mode ?? "perModel";
+  if (mode === "off") return { kind: "download" };
+  const oci = source.oci && ctx.offline && source.oci.digest ? mirrorImageRef(source.oci, ctx.offline.registry) : source.oci;
+  if (oci && (raw.modelStore?.imageVolumes ?? true) && ctx.kubernetesVersion.minor >= IMAGE_VOLUME_MINOR) {
+    return { kind: "imageVolume", reference: oci.reference };
+  }
+  const shared = mode === "shared";
+  const sizeGiB = shared ? (raw.modelStore?.sizeGiB ?? raw.models.reduce((sum, x) => sum + (x.store?.sizeGiB ?? defaultStoreSizeGiB(x)), 0)) : (m.store?.sizeGiB ?? defaultStoreSizeGiB(m));
+  return {
+    kind: "store",
+    claimName: shared ? sharedStoreClaimName(ctx.environment) : modelStoreClaimName(serviceName(m.name, ctx.environment)),
+    from: oci ? "oci" : ctx.offline ? "bundle" : "huggingFace",
+    ...(oci ? { oci } : {}),
+    sizeGiB,
+    accessMode: raw.modelStore?.accessMode ?? (shared || maxReplicas > 1 ? "ReadWriteMany" : "ReadWriteOnce"),
+    ...(raw.modelStore?.storageClassName ? { storageClassName: raw.modelStore.storageClassName } : {}),
+    shared,
   };
 }
 
@@ -100,17 +182,33 @@ function resolveCache(raw: RawModel, defaultSizeGiB: number): ModelCache {
   return { kind: "emptyDir", sizeGiB: raw.cache?.sizeGiB ?? defaultSizeGiB };
 }
 
-export function resolveModel(raw: RawModel, ctx: StackContext): ResolvedModel {
+export function resolveModel(raw: RawModel, ctx: StackContext, stackRaw?: RawStackConfig): ResolvedModel {
   const profile = PROFILES[ctx.environment];
   const gpus = raw.gpus ?? 1;
-  const replicas = raw.replicas ?? profile.defaultReplicas;
+  const a = raw.autoscaling;
+  const replicas = a ? a.minReplicas : (raw.replicas ?? profile.defaultReplicas);
   const size = raw.sizeBillions;
+  const source = resolveSource(raw);
+  const delivery = resolveDelivery(stackRaw ?? ({ models: [raw] } as RawStackConfig), raw, source, a ? a.maxReplicas : replicas, ctx);
+  // Without a download at start, the cache holds only compile caches (vLLM's torch.compile and CUDA graphs).
+  const downloads = delivery.kind === "download";
   const common = {
     name: raw.name,
-    source: resolveSource(raw.source),
+    source,
+    delivery,
     sizeBillions: size,
     gpus,
     replicas,
+    ...(a
+      ? {
+          autoscaling: {
+            minReplicas: a.minReplicas,
+            maxReplicas: a.maxReplicas,
+            targetQueueDepth: a.targetQueueDepth,
+            scaleDownDelaySeconds: a.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS,
+          },
+        }
+      : {}),
     servedModelName: raw.servedModelName ?? raw.name,
     startupBudgetSeconds: raw.startupBudgetSeconds ?? startupBudgetSeconds(size, profile.startupBudgetFactor),
     latencyBudgetSeconds: raw.latencyBudgetSeconds ?? DEFAULT_LATENCY_BUDGET_SECONDS,
@@ -130,7 +228,7 @@ export function resolveModel(raw: RawModel, ctx: StackContext): ResolvedModel {
         cpu: raw.resources?.cpu ?? Math.max(4, 2 * gpus),
         // bf16 weights are staged through host memory while loading: about 2 bytes per parameter.
         memoryGiB: raw.resources?.memoryGiB ?? Math.max(8, Math.ceil(size * 2 + 4)),
-        cache: resolveCache(raw, Math.ceil(size * 2.2 + 10)),
+        cache: resolveCache(raw, downloads ? Math.ceil(size * 2.2 + 10) : 10),
         vllm: {
           ...(v.maxModelLen === undefined ? {} : { maxModelLen: v.maxModelLen }),
           gpuMemoryUtilization: v.gpuMemoryUtilization ?? 0.9,
@@ -160,7 +258,7 @@ export function resolveModel(raw: RawModel, ctx: StackContext): ResolvedModel {
         cpu: raw.resources?.cpu ?? (gpus > 0 ? 4 : Math.max(2, l.threads ?? 4)),
         // GGUF files are quantized (≈ 0.5–1 byte per parameter) and memory-mapped.
         memoryGiB: raw.resources?.memoryGiB ?? Math.max(4, Math.ceil(size + 2)),
-        cache: resolveCache(raw, Math.ceil(size * 1.2 + 2)),
+        cache: resolveCache(raw, downloads ? Math.ceil(size * 1.2 + 2) : 1),
         llamacpp: {
           ctxSize: l.ctxSize ?? 4096,
           // 999 offloads every layer; llama.cpp clamps it to the model's layer count.
@@ -177,7 +275,7 @@ export function resolveModel(raw: RawModel, ctx: StackContext): ResolvedModel {
   }
 }
 
-export function resolveStack(raw: RawStackConfig, stack: string, file: string, images: Record<"vllm" | "llamacpp" | "postgres", ImageRef>): StackConfig {
+export function resolveStack(raw: RawStackConfig, stack: string, file: string, images: StackImages): StackConfig {
   const ctx = resolveContext(raw, stack, images);
-  return { ...ctx, file, models: raw.models.map((m) => resolveModel(m, ctx)) };
+  return { ...ctx, file, models: raw.models.map((m) => resolveModel(m, ctx, raw)) };
 }

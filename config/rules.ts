@@ -1,9 +1,9 @@
 import { contractForImage, SUPPORTED_SPECULATIVE_METHODS } from "./engines/index.js";
 import { PROFILES } from "./profiles.js";
-import { parseImageRef, type ImageRef } from "./image-ref.js";
+import { DEFAULT_NODE_IMAGE, parseImageRef, type ImageRef } from "./image-ref.js";
 import { holdsCredential, renderValue, type ConfigProblem } from "./problems.js";
 import type { RawModel, RawStackConfig } from "./schema.js";
-import type { ResolvedModel } from "./types.js";
+import type { ResolvedModel, StackImages } from "./types.js";
 
 /** Rules that span fields or depend on the environment. Each returns problems; none throws. */
 
@@ -15,13 +15,13 @@ const problem = (path: string, message: string, received?: unknown): ConfigProbl
   received === undefined ? { path, message } : { path, message, received: renderValue(received) };
 
 /** Image pins: parseable, and digest-pinned wherever the environment requires it. */
-export function checkImages(raw: RawStackConfig): { problems: ConfigProblem[]; images?: Record<"vllm" | "llamacpp" | "postgres", ImageRef> } {
+export function checkImages(raw: RawStackConfig): { problems: ConfigProblem[]; images?: StackImages } {
   const problems: ConfigProblem[] = [];
   // An air-gapped site can only load what was copied by digest.
   const requirePins = PROFILES[raw.environment].requirePins || raw.offline !== undefined;
-  const images: Partial<Record<"vllm" | "llamacpp" | "postgres", ImageRef>> = {};
-  for (const key of ["vllm", "llamacpp", "postgres"] as const) {
-    const reference = raw.images[key];
+  const images: Partial<Record<keyof StackImages, ImageRef>> = {};
+  for (const key of ["vllm", "llamacpp", "postgres", "node"] as const) {
+    const reference = key === "node" ? (raw.images.node ?? DEFAULT_NODE_IMAGE) : raw.images[key];
     const parsed = parseImageRef(reference);
     const path = `images.${key}`;
     if ("error" in parsed) {
@@ -38,15 +38,15 @@ export function checkImages(raw: RawStackConfig): { problems: ConfigProblem[]; i
       problems.push(problem(path, "neither tag nor digest, so it means :latest and changes under you; pin a tag (development) or a digest", reference));
     } else {
       images[key] = parsed;
-      if (key !== "postgres") {
+      if (key === "vllm" || key === "llamacpp") {
         // The builders render only what the pinned release's contract allows; a release with none cannot be checked.
         const found = contractForImage(key, parsed);
         if ("error" in found) problems.push(problem(path, found.error.replace(`${path}: `, "")));
       }
     }
   }
-  const all = images.vllm && images.llamacpp && images.postgres;
-  return all ? { problems, images: images as Record<"vllm" | "llamacpp" | "postgres", ImageRef> } : { problems };
+  const all = images.vllm && images.llamacpp && images.postgres && images.node;
+  return all ? { problems, images: images as StackImages } : { problems };
 }
 
 export function checkCors(raw: RawStackConfig): ConfigProblem[] {
@@ -89,6 +89,20 @@ function checkSource(m: RawModel, path: string, requirePins: boolean, environmen
   if (hasHf === hasPvc) {
     out.push(problem(`${path}.source`, "give exactly one of huggingFace (with revision) or pvc (with path)", s));
     return out;
+  }
+  if (!hasHf && (s.oci !== undefined || s.files !== undefined)) {
+    out.push(problem(`${path}.source`, "oci and files belong to a huggingFace source (with revision); a pvc source takes path", s));
+  }
+  if (hasHf && s.oci !== undefined) {
+    const ref = parseImageRef(s.oci);
+    if ("error" in ref) {
+      out.push(problem(`${path}.source.oci`, `not an OCI reference${holdsCredential(s.oci) ? "" : `: ${ref.error}`}; write registry/repo@sha256:<64 hex> (the digest \`modelfleet models push\` printed)`, s.oci));
+    } else if (!ref.digest && requirePins) {
+      out.push(problem(`${path}.source.oci`, `tag-only reference; ${environment} requires the artifact's digest (registry/repo@sha256:<64 hex>), the bytes that were tested`, s.oci));
+    }
+    if (s.revision !== undefined && !COMMIT_SHA.test(s.revision)) {
+      out.push(problem(`${path}.source.revision`, "with oci, the revision must be the 40-character commit SHA the artifact was packed from (its dev.modelfleet.model.revision annotation)", s.revision));
+    }
   }
   if (hasHf) {
     if (s.path !== undefined) out.push(problem(`${path}.source.path`, "path belongs to a pvc source; for Hugging Face use file", s.path));
@@ -211,15 +225,81 @@ export function checkModels(raw: RawStackConfig, resolved: readonly ResolvedMode
     out.push(...checkSource(m, path, requirePins, env));
     out.push(...checkGated(raw, m, path));
     out.push(...checkEngineBlocks(m, r, path, requirePins, env));
+    out.push(...checkAutoscaling(m, path));
     if (env === "production" && r.replicas < 2 && m.singleReplicaAllowed !== true) {
       out.push(
-        problem(`${path}.replicas`, "production needs at least 2 replicas to survive a node drain; raise replicas or set singleReplicaAllowed: true", r.replicas),
+        m.autoscaling
+          ? problem(`${path}.autoscaling.minReplicas`, "production needs at least 2 replicas to survive a node drain; raise minReplicas or set singleReplicaAllowed: true", r.replicas)
+          : problem(`${path}.replicas`, "production needs at least 2 replicas to survive a node drain; raise replicas or set singleReplicaAllowed: true", r.replicas),
+      );
+    }
+    if (env === "production" && r.source.kind === "pvc") {
+      out.push(
+        problem(
+          `${path}.source.pvc`,
+          "production serves only weights pinned by revision or digest, and a claim's files can change under the same name; use huggingFace + revision (the model store fills the claim and verifies every file) or add oci: registry/repo@sha256:…",
+          m.source.pvc,
+        ),
+      );
+    }
+    if ((r.delivery.kind === "store" || r.delivery.kind === "imageVolume") && r.source.kind === "huggingFace" && r.source.revision && !COMMIT_SHA.test(r.source.revision)) {
+      out.push(
+        problem(
+          `${path}.source.revision`,
+          "the model store keeps one verified folder per commit, and a branch or tag moves; pin the 40-character commit SHA (or, in development only, set modelStore.mode: off to download at start)",
+          r.source.revision,
+        ),
+      );
+    }
+    const maxReplicas = r.autoscaling?.maxReplicas ?? r.replicas;
+    if (r.delivery.kind === "store" && r.delivery.accessMode === "ReadWriteOnce" && (r.delivery.shared || maxReplicas > 1)) {
+      out.push(
+        problem(
+          "modelStore.accessMode",
+          `ReadWriteOnce, but ${r.delivery.shared ? "the shared claim is mounted by every model's pods" : `models[${i}] (${m.name}) runs up to ${maxReplicas} pods`}, which may land on different nodes and could not mount it; use ReadWriteMany (an RWX StorageClass such as NFS or CephFS)`,
+          "ReadWriteOnce",
+        ),
       );
     }
     if (r.strategy === "RollingUpdate" && r.replicas <= 1 && m.strategy !== undefined) {
       out.push(problem(`${path}.strategy`, "RollingUpdate with maxSurge 0 and a single replica takes the model down like Recreate but without freeing GPUs first; use Recreate", m.strategy));
     }
   });
+  return out;
+}
+
+function checkAutoscaling(m: RawModel, path: string): ConfigProblem[] {
+  const a = m.autoscaling;
+  if (!a) return [];
+  const out: ConfigProblem[] = [];
+  if (m.replicas !== undefined) {
+    out.push(problem(`${path}.replicas`, "set together with autoscaling, which owns the replica count; remove replicas (autoscaling.minReplicas is the floor)", m.replicas));
+  }
+  if (a.minReplicas > a.maxReplicas) {
+    out.push(problem(`${path}.autoscaling.maxReplicas`, `below minReplicas (${a.minReplicas}); maxReplicas must be at least minReplicas`, a.maxReplicas));
+  }
+  return out;
+}
+
+/** Stack-wide settings of the model store and the cluster version. */
+export function checkModelStore(raw: RawStackConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  if (raw.kubernetesVersion !== undefined && Number(raw.kubernetesVersion.split(".")[1]) < 28) {
+    out.push(problem("kubernetesVersion", 'older than the Kubernetes modelfleet renders for (cdk8s-plus-28: 1.28 and later); upgrade the cluster or write "1.28"', raw.kubernetesVersion));
+  }
+  const store = raw.modelStore;
+  if (store?.mode === "shared" && store.accessMode === "ReadWriteOnce") {
+    out.push(problem("modelStore.accessMode", "ReadWriteOnce, but a shared claim is mounted by every model's pods on many nodes; use ReadWriteMany or mode: perModel", store.accessMode));
+  }
+  if (store?.sizeGiB !== undefined && store.mode !== "shared") {
+    out.push(problem("modelStore.sizeGiB", "sizes the shared claim only; set mode: shared, or size per-model claims with models[].store.sizeGiB", store.sizeGiB));
+  }
+  if (raw.offline && store?.mode === "off") {
+    out.push(problem("modelStore.mode", "off makes engines download at start, and an offline site cannot; use perModel or shared and load the files with `modelfleet bundle load --models-target`", "off"));
+  }
+  if (raw.gateway && !raw.gateway.inferencePool && (raw.gateway.gatewayName || raw.gateway.endpointPicker || raw.gateway.gatewayNamespace)) {
+    out.push(problem("gateway.inferencePool", "false, but gateway settings are given; set inferencePool: true or remove the gateway block", false));
+  }
   return out;
 }
 
@@ -243,14 +323,14 @@ export function checkRegistry(raw: RawStackConfig): ConfigProblem[] {
   return [];
 }
 
-/** An offline site has no route to Hugging Face: every model and draft model comes from a PVC. */
+/**
+ * An offline site has no route to Hugging Face: a Hugging Face model's files arrive in the model store from the
+ * bundle (or from the site registry when oci-pinned), and draft models are not delivered.
+ */
 export function checkOffline(raw: RawStackConfig): ConfigProblem[] {
   if (!raw.offline) return [];
   return raw.models.flatMap((m, i) => {
     const out: ConfigProblem[] = [];
-    if (m.source.huggingFace !== undefined) {
-      out.push(problem(`models[${i}].source`, "offline stacks load models from a PVC only; copy the files into a claim (modelfleet bundle load --models-target) and use pvc + path", m.source));
-    }
     if (m.vllm?.speculative !== undefined) {
       out.push(problem(`models[${i}].vllm.speculative`, "a draft model from Hugging Face cannot be downloaded offline; remove speculative for offline stacks"));
     }

@@ -92,6 +92,14 @@ const modelSource = z.strictObject({
    * @default false
    */
   gated: z.boolean().optional(),
+  /**
+   * The same revision packed as a ModelPack OCI artifact (`modelfleet models pack|push`): `registry/repo@sha256:…`.
+   * The weights then come from this artifact instead of the Hub (huggingFace and revision still name the folder and
+   * are checked against the artifact's annotations). Staging, production and offline stacks require the digest.
+   */
+  oci: text(1).optional(),
+  /** Globs (`*`, `?`, `**`) selecting the files the model store fetches. @default per engine (docs/models.md) */
+  files: z.array(text(1)).min(1).max(CONFIG_LIST_MAX_ITEMS, `at most ${CONFIG_LIST_MAX_ITEMS} patterns`).optional(),
 });
 
 const speculative = z.strictObject({
@@ -137,6 +145,17 @@ const cache = z.strictObject({
   sizeGiB: z.number().positive().max(CONFIG_NUMBER_LIMITS.gibibytes, `at most ${CONFIG_NUMBER_LIMITS.gibibytes}`).optional(),
 });
 
+const autoscaling = z.strictObject({
+  /** Replicas the autoscaler never goes below (production: at least 2). */
+  minReplicas: z.int().min(1).max(CONFIG_NUMBER_LIMITS.replicas, `at most ${CONFIG_NUMBER_LIMITS.replicas}`),
+  /** Replicas the autoscaler never goes above; the GPU pool must hold this many. */
+  maxReplicas: z.int().min(1).max(CONFIG_NUMBER_LIMITS.replicas, `at most ${CONFIG_NUMBER_LIMITS.replicas}`),
+  /** Waiting requests per replica the autoscaler aims for (the engine's queue gauge). */
+  targetQueueDepth: z.number().positive().max(10_000, "at most 10000"),
+  /** Seconds the queue must stay short before a replica is removed. @default 600 */
+  scaleDownDelaySeconds: z.int().min(0).max(86_400, "at most 86400").optional(),
+});
+
 const model = z.strictObject({
   name: z.string().max(MODEL_NAME_MAX_LENGTH, `must be at most ${MODEL_NAME_MAX_LENGTH} characters (a DNS label)`),
   engine: z.enum(["vllm", "llamacpp"]).meta(promotable),
@@ -148,6 +167,10 @@ const model = z.strictObject({
   singleReplicaAllowed: z.boolean().optional(),
   resources: resources.optional(),
   cache: cache.optional(),
+  /** The model store claim for this model. */
+  store: z.strictObject({ /** Claim size in GiB. @default from sizeBillions */ sizeGiB: z.int().positive().max(CONFIG_NUMBER_LIMITS.gibibytes, `at most ${CONFIG_NUMBER_LIMITS.gibibytes}`).optional() }).optional(),
+  /** Scale on queue depth instead of a fixed `replicas` (docs/scaling.md). */
+  autoscaling: autoscaling.optional().meta(promotable),
   servedModelName: text(1).optional().meta(promotable),
   startupBudgetSeconds: z.int().min(60).max(CONFIG_NUMBER_LIMITS.startupBudgetSeconds, `at most ${CONFIG_NUMBER_LIMITS.startupBudgetSeconds}`).optional(),
   strategy: z.enum(["Recreate", "RollingUpdate"]).optional(),
@@ -173,6 +196,8 @@ export const stackConfigSchema = z.strictObject({
       vllm: text(),
       llamacpp: text(),
       postgres: text(),
+      /** Runtime of the model download Job (Node ≥ 20). @default DEFAULT_NODE_IMAGE (config/image-ref.ts) */
+      node: text().optional(),
     })
     .meta(promotable),
   cors: z.strictObject({ allowedOrigins: z.array(text()).max(CONFIG_LIST_MAX_ITEMS, `at most ${CONFIG_LIST_MAX_ITEMS} origins`) }).optional(),
@@ -238,6 +263,46 @@ export const stackConfigSchema = z.strictObject({
       url: secureValue.optional(),
       /** The router ignores entries whose last health check is older than this. */
       staleAfterSeconds: z.int().min(10).max(CONFIG_NUMBER_LIMITS.staleAfterSeconds, `at most ${CONFIG_NUMBER_LIMITS.staleAfterSeconds}`).optional(),
+    })
+    .optional(),
+  /** The cluster's Kubernetes version, `1.<minor>`: gates image volumes (≥ 1.35) and the preStop sleep action (≥ 1.30). @default "1.28" */
+  kubernetesVersion: z.string().regex(/^1\.[0-9]{1,2}$/, 'must be "1.<minor>", e.g. "1.31" (quote it: 1.30 unquoted is the number 1.3)').optional(),
+  /** Where model weights live in the cluster (docs/models.md). */
+  modelStore: z
+    .strictObject({
+      /** `perModel`: a claim per model; `shared`: one ReadWriteMany claim; `off`: engines download at start. @default perModel */
+      mode: z.enum(["perModel", "shared", "off"]).optional(),
+      /** @default ReadWriteOnce for a per-model claim of a model with at most 1 replica, else ReadWriteMany */
+      accessMode: z.enum(["ReadWriteOnce", "ReadWriteMany"]).optional(),
+      /** StorageClass of the claims; the cluster default when omitted. */
+      storageClassName: dns1123Label.optional(),
+      /** Size of the shared claim in GiB. @default the sum of the models' store sizes */
+      sizeGiB: z.int().positive().max(CONFIG_NUMBER_LIMITS.gibibytes, `at most ${CONFIG_NUMBER_LIMITS.gibibytes}`).optional(),
+      /** Mount oci-pinned models as image volumes when kubernetesVersion ≥ 1.35. @default true */
+      imageVolumes: z.boolean().optional(),
+    })
+    .optional(),
+  /** How autoscaled models are scaled (docs/scaling.md). */
+  scaling: z
+    .strictObject({
+      /** @default keda */
+      autoscaler: z.enum(["keda", "hpa"]).optional(),
+      /** Prometheus the autoscaler queries. @default http://prometheus-operated.<monitoring.namespace>.svc:9090 */
+      prometheusUrl: text()
+        .regex(/^https?:\/\/[^\s/@]+(:[0-9]+)?(\/\S*)?$/, "must be an http(s) URL without credentials, e.g. http://prometheus-operated.monitoring.svc:9090")
+        .optional(),
+    })
+    .optional(),
+  /** A Gateway API Inference Extension InferencePool per model (docs/gateway.md). */
+  gateway: z
+    .strictObject({
+      inferencePool: z.boolean(),
+      /** Also route from this Gateway to each pool with an HTTPRoute. @default no route */
+      gatewayName: dns1123Label.optional(),
+      /** Namespace of that Gateway. @default the stack namespace */
+      gatewayNamespace: dns1123Label.optional(),
+      /** The endpoint picker (EPP) Service the pools name. @default <serviceName>-epp on port 9002 */
+      endpointPicker: z.strictObject({ name: dns1123Label, port: z.int().min(1).max(65535).optional() }).optional(),
     })
     .optional(),
   offline: z

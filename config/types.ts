@@ -8,8 +8,52 @@ export type SpeculativeMethod = (typeof SUPPORTED_SPECULATIVE_METHODS)[number];
 
 /** Where the weights come from. */
 export type ModelSource =
-  | { readonly kind: "huggingFace"; readonly repo: string; readonly revision: string; readonly file?: string }
+  | {
+      readonly kind: "huggingFace";
+      readonly repo: string;
+      readonly revision: string;
+      readonly file?: string;
+      /** The ModelPack artifact of this revision, as the stack file pins it (the bytes come from it, not the Hub). */
+      readonly oci?: ImageRef;
+      /** Globs selecting the files the model store fetches. */
+      readonly files: readonly string[];
+    }
   | { readonly kind: "pvc"; readonly claimName: string; readonly path: string };
+
+/** How the weights reach the engine (docs/models.md, "Delivery modes"). */
+export type ModelDelivery =
+  | {
+      /** A claim filled by the model's download Job, read-only to the engines. */
+      readonly kind: "store";
+      readonly claimName: string;
+      /**
+       * Where the Job gets the bytes: the Hub, the oci artifact, or nowhere (`bundle`: an offline site's files were
+       * copied in by `bundle load --models-target`; the Job only verifies them).
+       */
+      readonly from: "huggingFace" | "oci" | "bundle";
+      /** The artifact the Job pulls when `from` is `oci` (mirrored to the site registry in an offline stack). */
+      readonly oci?: ImageRef;
+      readonly sizeGiB: number;
+      readonly accessMode: "ReadWriteOnce" | "ReadWriteMany";
+      readonly storageClassName?: string;
+      /** One claim for the whole stack (`modelStore.mode: shared`). */
+      readonly shared: boolean;
+    }
+  /** The oci artifact mounted as an image volume (Kubernetes ≥ 1.35); `reference` is what the kubelet pulls. */
+  | { readonly kind: "imageVolume"; readonly reference: string }
+  /** `source.pvc`: the user's own claim. */
+  | { readonly kind: "pvc" }
+  /** `modelStore.mode: off`: the engine downloads at start (policies refuse it in production and offline stacks). */
+  | { readonly kind: "download" };
+
+/** Replicas owned by an autoscaler on the engine's queue depth (docs/scaling.md). */
+export interface ModelAutoscaling {
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  /** Waiting requests per replica. */
+  readonly targetQueueDepth: number;
+  readonly scaleDownDelaySeconds: number;
+}
 
 /** The download/compile cache: an existing claim, or an emptyDir with a size limit. */
 export type ModelCache =
@@ -22,7 +66,11 @@ export interface ResolvedModelCommon {
   readonly source: ModelSource;
   readonly sizeBillions: number;
   readonly gpus: number;
+  /** Fixed replicas, or for an autoscaled model its minReplicas. */
   readonly replicas: number;
+  /** Present when an autoscaler owns the replica count. */
+  readonly autoscaling?: ModelAutoscaling;
+  readonly delivery: ModelDelivery;
   readonly cpu: number;
   readonly memoryGiB: number;
   readonly cache: ModelCache;
@@ -82,15 +130,32 @@ export interface Toleration {
   readonly effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
 }
 
+/** The images workloads run: the engines, the registry's database, and the model download Job's runtime. */
+export interface StackImages {
+  readonly vllm: ImageRef;
+  readonly llamacpp: ImageRef;
+  readonly postgres: ImageRef;
+  readonly node: ImageRef;
+}
+
 /** Everything a model's objects need from the stack around it. */
 export interface StackContext {
   readonly stack: string;
   readonly environment: Environment;
   readonly namespace: string;
   /** The images the workloads run: the pins, or in an offline stack the same digests in the site registry. */
-  readonly images: { readonly vllm: ImageRef; readonly llamacpp: ImageRef; readonly postgres: ImageRef };
+  readonly images: StackImages;
   /** The image pins exactly as the stack file writes them (what a bundle copies). */
-  readonly pins: { readonly vllm: ImageRef; readonly llamacpp: ImageRef; readonly postgres: ImageRef };
+  readonly pins: StackImages;
+  /** The cluster's Kubernetes minor version (`kubernetesVersion`, default 1.28). */
+  readonly kubernetesVersion: { readonly major: 1; readonly minor: number };
+  readonly scaling: { readonly autoscaler: "keda" | "hpa"; readonly prometheusUrl: string };
+  /** Set when each model gets an InferencePool. */
+  readonly gateway?: {
+    readonly gatewayName?: string;
+    readonly gatewayNamespace: string;
+    readonly endpointPicker?: { readonly name: string; readonly port: number };
+  };
   /** Explicit CORS origins; never `*`. Empty means no cross-origin browser access. */
   readonly allowedOrigins: readonly string[];
   /** Where engine API keys come from: the `apiKey` secret, a Pulumi-generated one, or none (development only). */

@@ -83,9 +83,11 @@ export function quotaObjects(config: StackConfig): Array<Record<string, unknown>
   const need = stackRequests(buildRegistryObjects(config));
   for (const model of config.models) {
     const pod = enginePodRequests(model, config);
-    need.set("cpu", (need.get("cpu") ?? 0) + pod.cpu * model.replicas);
-    need.set("memory", (need.get("memory") ?? 0) + pod.memoryGiB * 2 ** 30 * model.replicas);
-    need.set(GPU, (need.get(GPU) ?? 0) + pod.gpus * model.replicas);
+    // An autoscaled model may run up to maxReplicas pods; the quota must not stop the autoscaler short of it.
+    const pods = model.autoscaling?.maxReplicas ?? model.replicas;
+    need.set("cpu", (need.get("cpu") ?? 0) + pod.cpu * pods);
+    need.set("memory", (need.get("memory") ?? 0) + pod.memoryGiB * 2 ** 30 * pods);
+    need.set(GPU, (need.get(GPU) ?? 0) + pod.gpus * pods);
   }
   const labels = stackLabels(config);
   const quota = {

@@ -1,5 +1,5 @@
 /** Engine contracts: what each pinned engine version accepts and does, read from its source (docs/engines.md). */
-export type { AuthRule, ContractProblem, CorsContract, EngineContract, FlagSpec, ValueFormat } from "./types.js";
+export type { AuthRule, ContractProblem, CorsContract, EngineContract, FlagSpec, ShutdownContract, ValueFormat } from "./types.js";
 export { canonicalFlag, hasFlag, pathNeedsKey } from "./flags.js";
 export {
   CONTRACTS,

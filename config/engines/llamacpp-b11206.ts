@@ -49,7 +49,14 @@ import type { EngineContract } from "./types.js";
  *   on). So `--ctx-size` = ctxSize × parallel gives each request ctxSize tokens.
  * - metrics: server-context.cpp@fb40266, `get_metrics` — only with `--metrics` ("This server does not support metrics
  *   endpoint. Start it with `--metrics`" otherwise), names `llamacpp:` + the 7 counters and 4 gauges listed below, no
- *   labels.
+ *   labels. `llamacpp:requests_deferred` (`n_tasks_deferred`, tasks waiting for a free slot) and
+ *   `llamacpp:requests_processing` (`n_processing_slots`) are in its gauge group: the queue and running gauges. There is
+ *   no KV-cache utilisation gauge (older builds' `llamacpp:kv_cache_usage_ratio` is not in that copy).
+ * - SIGTERM: `tools/server/server.cpp@00dd0816129a5210351c78bb90e0828f8eb69f99` — `sigaction(SIGTERM, …)` runs
+ *   `signal_handler`, which (first signal) calls `shutdown_handler`: in single-model mode `ctx_server.terminate()`,
+ *   which unblocks `start_loop()`; `main` then runs `clean_up()` (`ctx_http.stop()`, `ctx_server.terminate()`,
+ *   `llama_backend_free()`) and exits. Nothing waits for running slots: in-flight generations stop where they are. A
+ *   second signal calls `exit(1)`. No flag sets a drain timeout.
  */
 export const LLAMACPP_B11206: EngineContract = {
   engine: "llamacpp",
@@ -123,5 +130,17 @@ export const LLAMACPP_B11206: EngineContract = {
     defaultOrigins: "*",
     credentialsOffFlag: "--no-cors-credentials",
     defaultCredentials: true,
+  },
+  queueMetric: "llamacpp:requests_deferred",
+  runningMetric: "llamacpp:requests_processing",
+  shutdown: {
+    drainsInFlight: false,
+    drainSeconds: 0,
+    // Stopping the HTTP thread and freeing the backend: no engine subprocesses to wait for.
+    exitSeconds: 10,
+    onSigterm:
+      "ctx_server.terminate() unblocks the task loop, then clean_up() stops the HTTP server and frees the backend: " +
+      "generations in flight stop, their streams end early; a second signal exits at once",
+    source: "tools/server/server.cpp@00dd0816129a5210351c78bb90e0828f8eb69f99 (signal_handler, shutdown_handler, clean_up)",
   },
 };

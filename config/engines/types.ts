@@ -74,6 +74,31 @@ export interface EngineContract {
   readonly cors: CorsContract;
   /** vLLM: the `method` values of `--speculative-config` this version runs. */
   readonly speculativeMethods?: readonly string[];
+  /**
+   * The gauge of requests waiting for a free slot, one series per pod: what the autoscalers scale on
+   * (components/scaling/autoscaler.ts). Always one of `metrics.names`.
+   */
+  readonly queueMetric: string;
+  /** The gauge of requests being generated now (one of `metrics.names`). */
+  readonly runningMetric: string;
+  readonly shutdown: ShutdownContract;
+}
+
+/** What the engine does when the kubelet sends SIGTERM (components/scaling/drain.ts sizes the pod's drain from it). */
+export interface ShutdownContract {
+  /** Whether SIGTERM lets in-flight requests finish before the process exits. */
+  readonly drainsInFlight: boolean;
+  /**
+   * Seconds the engine itself may spend after SIGTERM finishing requests as our builders start it (0: it does not
+   * drain, so the pod's preStop must outlast the longest stream).
+   */
+  readonly drainSeconds: number;
+  /** Seconds the process needs after SIGTERM to stop its HTTP server and free the GPU without being killed. */
+  readonly exitSeconds: number;
+  /** What SIGTERM does, as read in the source. */
+  readonly onSigterm: string;
+  /** Where it was read: `file@commit`. */
+  readonly source: string;
 }
 
 /** A problem found by parsing a rendered container back against its contract. */

@@ -1,4 +1,4 @@
-import type { EngineContract, FlagSpec } from "./types.js";
+import type { EngineContract, FlagSpec, ShutdownContract } from "./types.js";
 
 /**
  * What the vLLM contracts share, and where each fact was read.
@@ -37,6 +37,19 @@ import type { EngineContract, FlagSpec } from "./types.js";
  *   `vllm:prompt_tokens_total`, `vllm:num_requests_running/waiting`, the request histograms. The two
  *   `vllm:prefix_cache_*` names are the issue's reading for the pinned tags (that older copy calls them
  *   `vllm:gpu_prefix_cache_*`); no dashboard reads them.
+ * - queue and KV-cache gauges: `vllm/v1/metrics/loggers.py@005a810bc40faa25b8870fbc8559c3462581eee3` (a v0.10-era
+ *   copy: it has the data-parallel `engine_indexes`) — `vllm:num_requests_waiting` (requests queued in the scheduler)
+ *   and `vllm:num_requests_running`, Gauges labelled `model_name` and `engine`, and `vllm:kv_cache_usage_perc` (0..1),
+ *   which replaced `vllm:gpu_cache_usage_perc` (deprecated in 0.9, hidden one minor release later: not listed here).
+ *   The autoscalers scale on `vllm:num_requests_waiting` (docs/design/autoscaling-and-gateway.md §3).
+ * - SIGTERM: `vllm/entrypoints/launcher.py@02828a12936935499c31449aca820543a8403c28` (newer than both pins) —
+ *   `serve_http` installs `loop.add_signal_handler(SIGTERM, signal_handler)`, whose handler only cancels the uvicorn
+ *   serve task; `serve_http` then returns `server.shutdown()` unawaited. `run_server_worker` in
+ *   `vllm/entrypoints/openai/api_server.py@048027fbbdb8c252560205a6159ba3288ede291e` calls `serve_http` inside
+ *   `async with build_async_engine_client(...)` and awaits that shutdown only after the block ("NB: Await server
+ *   shutdown only after the backend context is exited"), so the engine is shut down while requests are in flight:
+ *   running streams end without their remaining tokens. No flag or env var of the pinned releases waits for them;
+ *   a later `--shutdown-timeout` (vllm PRs #34730/#36666, 2026) is not in these contracts.
  * - env: `vllm/envs.py` (VLLM_API_KEY, read in api_server.py above; VLLM_CACHE_ROOT, VLLM_NO_USAGE_STATS,
  *   DO_NOT_TRACK) and huggingface_hub (HF_HOME, HF_TOKEN, HF_HUB_OFFLINE): earlier reading, not re-read.
  * - USER/LOGNAME: Python's `getpass.getuser()` reads LOGNAME, USER, LNAME, USERNAME, then falls back to the passwd
@@ -87,6 +100,7 @@ export const VLLM_SPECULATIVE_METHODS = ["ngram", "eagle", "eagle3", "medusa", "
 export const VLLM_METRICS = [
   "vllm:num_requests_running",
   "vllm:num_requests_waiting",
+  "vllm:kv_cache_usage_perc",
   "vllm:num_preemptions_total",
   "vllm:prompt_tokens_total",
   "vllm:generation_tokens_total",
@@ -106,6 +120,20 @@ export const VLLM_METRICS = [
   "vllm:prefix_cache_queries_total",
   "vllm:prefix_cache_hits_total",
 ] as const;
+
+/** SIGTERM at both pinned releases (sources in the comment at the top of this file). */
+export const VLLM_SHUTDOWN: ShutdownContract = {
+  drainsInFlight: false,
+  drainSeconds: 0,
+  // AsyncLLM.shutdown() stops the engine-core process and its GPU workers; then uvicorn closes its connections.
+  exitSeconds: 15,
+  onSigterm:
+    "cancels the uvicorn serve task, leaves the engine-client context (AsyncLLM.shutdown: engine core and GPU workers stop), " +
+    "then awaits uvicorn's shutdown: requests in flight are cut, new connections are refused",
+  source:
+    "vllm/entrypoints/launcher.py@02828a12936935499c31449aca820543a8403c28 (serve_http, signal_handler), " +
+    "vllm/entrypoints/openai/api_server.py@048027fbbdb8c252560205a6159ba3288ede291e (run_server_worker)",
+};
 
 /** A vLLM contract: the shared facts above, with what differs in a release given in `overrides`. */
 export function vllmContract(version: string, source: string, overrides: Partial<Pick<EngineContract, "auth" | "flags">> = {}): EngineContract {
@@ -143,6 +171,9 @@ export function vllmContract(version: string, source: string, overrides: Partial
     metrics: { path: "/metrics", names: VLLM_METRICS, labels: ["model_name", "engine", "finished_reason"] },
     cors: { originsFlag: "--allowed-origins", originsFormat: "jsonList", defaultOrigins: '["*"]', defaultCredentials: false },
     speculativeMethods: VLLM_SPECULATIVE_METHODS,
+    queueMetric: "vllm:num_requests_waiting",
+    runningMetric: "vllm:num_requests_running",
+    shutdown: VLLM_SHUTDOWN,
     ...overrides,
   };
 }

@@ -23,6 +23,10 @@ export const VLLM_V0_30_0_CLI_ARGS = "vllm/entrypoints/openai/cli_args.py@005223
  * in its config and folds the MTP names into `mtp`; this contract still lists only the methods every vLLM contract
  * runs (SUPPORTED_SPECULATIVE_METHODS), which is the safe side. gguf_loader.py@0328802: GGUF references as before.
  * Not re-read for this release (carried from v0.11.0): the engine flags (arg_utils.py), env vars, metric names.
+ * Shutdown is carried too (`shutdown.drainsInFlight: false`): vLLM's own account of PRs #34730/#36666 (2026) is that
+ * they add `--shutdown-timeout`, default 0 = abort requests in flight; our builders never pass it, so a release that
+ * has it behaves as recorded here (a stored api_server.py@0001948bc76939369ca855c90b36d81256477e85 already calls
+ * `async_llm.shutdown(timeout=vllm_config.shutdown_timeout)`).
  * The parse-back tests prove that our builders stay inside that list, not that v0.30.0 kept every entry.
  */
 export const VLLM_V0_30_0 = vllmContract(

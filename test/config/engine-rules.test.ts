@@ -144,9 +144,9 @@ describe("engine rules: each accepted when the stack does what the message asks"
     expect((config.models[0] as ResolvedVllmModel).vllm.speculative).toEqual({ method: "eagle3", repo: "yuhuili/EAGLE3-LLaMA3.1-Instruct-8B", revision: SHA, numSpeculativeTokens: 5 });
   });
 
-  it("a gated source in an offline stack needs no token (the offline rule asks for a PVC instead)", () => {
+  it("a gated source in an offline stack needs no token (its files come from the bundle into the model store)", () => {
     const problems = problemsOf(stackValues("staging", { offline: { registry: "registry.local:5000" }, models: [vllmModel({ source: { huggingFace: "meta-llama/Llama-3.1-8B-Instruct", revision: SHA, gated: true } })] }));
-    expect(problems.map((p) => p.path)).toEqual(["models[0].source"]);
+    expect(problems).toEqual([]);
   });
 
   it("hfToken wiring: by default none; with an hfToken secret or gitops.hfTokenInCredentials; never offline from the GitOps flag", () => {

@@ -80,14 +80,14 @@ describe("bounded values in the schema", () => {
     ["", "is empty"],
     [`${"a".repeat(256)}.gguf`, "is longer than 255 characters"],
   ])("source.file %j is refused: %s", (file, why) => {
-    const problems = problemsOf(stackValues("development", { models: [llamaModel({ source: { huggingFace: "Qwen/Qwen3-0.6B-GGUF", revision: "main", file } })] }));
+    const problems = problemsOf(stackValues("development", { models: [llamaModel({ source: { huggingFace: "Qwen/Qwen3-0.6B-GGUF", revision: "c1899de289a04d12100db370d81485cdf75e47ca", file } })] }));
     const found = problems.find((p) => p.path === "models[0].source.file");
     expect(found?.message).toBe(`must be a plain relative path inside the model's folder, e.g. models/qwen3-0.6b-q8_0.gguf; this one ${why}`);
     expect(found?.received).toBe(renderValue(file));
   });
 
   it.each(["qwen3-0.6b-q8_0.gguf", "sub/dir/model.Q4_K_M.gguf", "with space.gguf"])("source.file %j is accepted", (file) => {
-    const problems = problemsOf(stackValues("development", { models: [llamaModel({ source: { huggingFace: "Qwen/Qwen3-0.6B-GGUF", revision: "main", file } })] }));
+    const problems = problemsOf(stackValues("development", { models: [llamaModel({ source: { huggingFace: "Qwen/Qwen3-0.6B-GGUF", revision: "c1899de289a04d12100db370d81485cdf75e47ca", file } })] }));
     expect(problems.filter((p) => p.path.startsWith("models[0].source"))).toEqual([]);
   });
 

@@ -105,9 +105,9 @@ describe("cross-field rules: each rejected with its path and exact message", () 
       { path: "models[0].replicas", message: "Too small: expected number to be >=0", received: "-1" },
     ],
     [
-      "offline stack pulling from Hugging Face",
-      stackValues("development", { offline: { registry: "registry.local:5000" } }),
-      { path: "models[0].source", message: "offline stacks load models from a PVC only; copy the files into a claim (modelfleet bundle load --models-target) and use pvc + path", received: `{"huggingFace":"Qwen/Qwen3-0.6B","revision":"${SHA.slice(0, 35)}…(87 chars)` },
+      "offline stack whose engines would download at start",
+      stackValues("development", { offline: { registry: "registry.local:5000" }, modelStore: { mode: "off" } }),
+      { path: "modelStore.mode", message: "off makes engines download at start, and an offline site cannot; use perModel or shared and load the files with `modelfleet bundle load --models-target`", received: '"off"' },
     ],
   ];
   it.each(cases)("%s", (_name, values, expected) => {
