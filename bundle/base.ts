@@ -11,8 +11,11 @@
  *   }
  *
  * Manifests, indexes and configs are always carried (small, and skopeo reads them from the bundle to push an image;
- * a layer the target repository already holds is not read). A model file is left out when the base has the same path
- * with the same sha256.
+ * a layer the target repository already holds is not read); model artifacts (oci-pinned models) are entries of the
+ * same layout, so their layer blobs are left out alike. A model store folder (`models/<owner>--<name>/<revision>/`)
+ * is left out as a whole when the base has every one of its files, manifest included, with the same sha256 (the site
+ * then holds that folder; load installs folders whole, never half); a `pvc` model's file is left out when the base has
+ * the same path with the same sha256.
  */
 import { createHash } from "node:crypto";
 import { readFile, rm, stat } from "node:fs/promises";
@@ -20,8 +23,9 @@ import { join } from "node:path";
 import { z } from "zod";
 import { BundleError } from "./errors.js";
 import { hashFile, mapLimit } from "../files/hash.js";
-import { BUNDLE_JSON, IMAGES_DIR, type BundleBase, type BundleImage, type BundleManifest } from "./manifest.js";
+import { BUNDLE_JSON, IMAGES_DIR, layoutEntries, type BundleBase, type BundleImage, type BundleManifest } from "./manifest.js";
 import { confinedPathReason, shownPath } from "./confine.js";
+import { walkFiles } from "./paths.js";
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 const BLOB = /^images\/blobs\/sha256\/([0-9a-f]{64})$/;
@@ -111,8 +115,10 @@ export async function imageLeaves(layout: string, images: readonly BundleImage[]
 /**
  * DIFFERENTIAL CREATE: removes from the bundle folder `dir` (before it is hashed) the layer blobs and model
  * files the base already has, and returns bundle.json's `base` record of what the site must hold instead.
+ * `images` are every entry of the OCI layout (images and model artifacts); `folders` the bundle paths of the model
+ * store folders (`models/<owner>--<name>/<revision>`), each left out only as a whole.
  */
-export async function leaveOutBase(dir: string, images: readonly BundleImage[], base: BaseContents): Promise<BundleBase> {
+export async function leaveOutBase(dir: string, images: readonly BundleImage[], base: BaseContents, folders: readonly string[] = []): Promise<BundleBase> {
   const layout = join(dir, IMAGES_DIR);
   const leaves = new Map<string, number>();
   for (const perImage of (await imageLeaves(layout, images)).values()) for (const [hex, size] of perImage) leaves.set(hex, size);
@@ -123,8 +129,24 @@ export async function leaveOutBase(dir: string, images: readonly BundleImage[], 
     blobs.push({ sha256: hex, size });
   }
   const modelFiles: BundleBase["modelFiles"] = [];
+  for (const folder of folders) {
+    const { files } = await walkFiles(join(dir, ...folder.split("/"))).catch(() => ({ files: [] as { path: string; size: number }[] }));
+    if (files.length === 0) continue;
+    const same = await mapLimit(files, async (f) => {
+      const path = `${folder}/${f.path}`;
+      const want = base.modelFiles.get(path);
+      return want !== undefined && (await hashFile(join(dir, ...path.split("/")))).sha256 === want ? { path, sha256: want, size: f.size } : undefined;
+    });
+    if (same.some((f) => f === undefined)) continue;
+    for (const f of same as { path: string; sha256: string; size: number }[]) {
+      await rm(join(dir, ...f.path.split("/")));
+      modelFiles.push(f);
+    }
+    await rm(join(dir, ...folder.split("/")), { recursive: true, force: true });
+  }
   for (const [path, sha256] of [...base.modelFiles].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (confinedPathReason(path) || !path.startsWith("models/")) continue;
+    if (folders.some((folder) => path.startsWith(`${folder}/`))) continue;
     const here = join(dir, ...path.split("/"));
     const info = await stat(here).catch(() => undefined);
     if (!info?.isFile()) continue;
@@ -133,6 +155,7 @@ export async function leaveOutBase(dir: string, images: readonly BundleImage[], 
     await rm(here);
     modelFiles.push({ path, sha256, size: actual.size });
   }
+  modelFiles.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { sha256: base.sha256, kind: base.kind, ...(base.stack ? { stack: base.stack, createdAt: base.createdAt } : {}), blobs, modelFiles };
 }
 
@@ -164,8 +187,9 @@ export async function checkBasePresent(manifest: BundleManifest, bundleDir: stri
         if (info?.size !== size) missing.push(`blob sha256:${hex} (${size} bytes) is not in ${site.layoutDir}`);
       }
     } else if (site.registry) {
-      const leaves = await imageLeaves(join(bundleDir, IMAGES_DIR), manifest.images);
-      for (const image of manifest.images) {
+      const entries = layoutEntries(manifest);
+      const leaves = await imageLeaves(join(bundleDir, IMAGES_DIR), entries);
+      for (const image of entries) {
         for (const [hex] of leaves.get(image.layoutRef) ?? []) {
           if (!expected.has(hex)) continue;
           const url = `${site.insecure ? "http" : "https"}://${site.registry}/v2/${image.repository}/blobs/sha256:${hex}`;

@@ -2,7 +2,6 @@ import { execFile } from "node:child_process";
 import { copyFile, lstat, mkdir, readdir, realpath, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { modelFilesPath } from "../components/offline/contents.js";
 import { loadStackFile } from "../config/load.js";
 import { ConfigError } from "../config/problems.js";
 import type { StackConfig } from "../config/types.js";
@@ -14,7 +13,8 @@ import { leaveOutBase, readBase } from "./base.js";
 import { databaseSize, dumpDatabase } from "./db.js";
 import { BundleError } from "./errors.js";
 import { hashFile, mapLimit } from "../files/hash.js";
-import { copyIntoLayout, imageBlobs, pinnedImages, reachableBlobs, sourceRef, type RegistryAccess } from "./images.js";
+import { copyIntoLayout, imageBlobs, pinnedImages, pinnedModelArtifacts, reachableBlobs, sourceRef, stackModelFiles, type RegistryAccess } from "./images.js";
+import { copySourceFolder, readSourceFolder, type SourceFolder } from "./model-folders.js";
 import { BUNDLE_JSON, BUNDLE_SCHEMA_VERSION, BUNDLE_SIG, IMAGES_DIR, SHA256SUMS, type BundleManifest } from "./manifest.js";
 import { confinedFiles, walkFiles } from "./paths.js";
 import { human, silentProgress, type Progress } from "./progress.js";
@@ -28,7 +28,11 @@ export interface CreateOptions extends RegistryAccess {
   readonly stack?: string;
   /** The bundle folder to create; must not exist. */
   readonly out: string;
-  /** Where the stack's model files are (see docs/offline-deployment.md for the layout). @default no model files */
+  /**
+   * Where the stack's model files are: `<owner>--<name>/<revision>/` store folders with their
+   * `modelfleet-manifest.json` for Hugging Face models (models/layout.ts), a `pvc` model's files at its path
+   * (docs/offline-deployment.md). Required for an offline stack with such models. @default no model files
+   */
   readonly modelsDir?: string;
   /** Registry database to dump into the bundle. @default no dump */
   readonly dbUrl?: string;
@@ -136,20 +140,34 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
   for (const target of targets) {
     if (await lstat(target).catch(() => undefined)) throw new BundleError("input", `${target} already exists; remove it or choose another --out`);
   }
-  if (config.offline && !options.modelsDir) throw new BundleError("input", `${basename(stackFile)} is an offline stack: its models come from PVCs, so pass --models-dir with their files`);
+  const artifacts = pinnedModelArtifacts(config);
+  const wanted = stackModelFiles(config);
+  if (config.offline && !options.modelsDir && wanted.length > 0) {
+    throw new BundleError(
+      "input",
+      `${basename(stackFile)} is an offline stack: its site cannot download models, so their files must be in the bundle (${wanted.map((m) => m.name).join(", ")}); pass --models-dir <root> holding ${wanted.map((m) => m.path).join(", ")} (docs/offline-deployment.md, "Model files")`,
+    );
+  }
 
   const modelsRoot = options.modelsDir ? await realpath(resolve(options.modelsDir)).catch(() => undefined) : undefined;
   if (options.modelsDir && !(await stat(modelsRoot ?? "").catch(() => undefined))?.isDirectory()) throw new BundleError("input", `--models-dir ${options.modelsDir} is not a folder; pass the folder holding the stack's model files`);
+  const withModel = (name: string) => (error: unknown) => {
+    throw error instanceof BundleError && !error.message.startsWith("model ") ? new BundleError(error.kind, `model ${name}: ${error.message}`) : error;
+  };
+  // Store folders (Hugging Face models, drafts): the manifest's files; pvc models: whatever is at their path.
+  const folders: SourceFolder[] = modelsRoot
+    ? await Promise.all(wanted.flatMap((m) => (m.repo && m.revision ? [readSourceFolder(modelsRoot, { ...m, repo: m.repo, revision: m.revision }).catch(withModel(m.name))] : [])))
+    : [];
   const models = modelsRoot
     ? await Promise.all(
-        config.models.map(async (model) => {
-          const rel = modelFilesPath(model);
-          const files = await confinedFiles(modelsRoot, rel, "--models-dir").catch((error: unknown) => {
-            throw error instanceof BundleError ? new BundleError(error.kind, `model ${model.name}: ${error.message}`) : error;
-          });
-          if (!files) throw new BundleError("input", `model ${model.name}: expected its files at ${join(modelsRoot, rel)} (--models-dir/${rel})`);
-          return { model, rel, files, bytes: files.reduce((sum, f) => sum + f.size, 0) };
-        }),
+        wanted
+          .filter((m) => !m.repo)
+          .map(async (m) => {
+            const rel = m.path;
+            const files = await confinedFiles(modelsRoot, rel, "--models-dir").catch(withModel(m.name));
+            if (!files) throw new BundleError("input", `model ${m.name}: expected its files at ${join(modelsRoot, rel)} (--models-dir/${rel})`);
+            return { name: m.name, rel, files, bytes: files.reduce((sum, f) => sum + f.size, 0) };
+          }),
       )
     : [];
 
@@ -159,7 +177,8 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
 
   // Space: the images' unique blobs not already kept from a previous run, the models, the database at its on-disk
   // size (the dump is smaller), and with --archive a tar of all of it.
-  const blobSets = await Promise.all(images.map((image) => imageBlobs(sourceRef(image, options.sourceRegistry), options)));
+  const layoutEntries = [...images, ...artifacts];
+  const blobSets = await Promise.all(layoutEntries.map((image) => imageBlobs(sourceRef(image, options.sourceRegistry), options)));
   const unique = new Map<string, number>();
   const introduced = blobSets.map((blobs) => {
     let bytes = 0;
@@ -173,10 +192,10 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
   const sum = (values: Iterable<number>) => [...values].reduce((a, b) => a + b, 0);
   const imageTotal = sum(unique.values());
   const imageNew = sum([...unique].filter(([digest]) => !kept.has(digest)).map(([, size]) => size));
-  const modelTotal = sum(models.map((m) => m.bytes));
+  const modelTotal = sum(models.map((m) => m.bytes)) + sum(folders.map((f) => f.bytes));
   const databaseTotal = options.dbUrl ? await databaseSize(options.dbUrl) : 0;
   // Manifests, the index, bundle.json and SHA256SUMS: small; 1 MiB covers them.
-  const archiveTotal = options.archive ? tarBytes(unique.size + sum(models.map((m) => m.files.length)) + 100, imageTotal + modelTotal + databaseTotal + 1024 ** 2) : 0;
+  const archiveTotal = options.archive ? tarBytes(unique.size + sum(models.map((m) => m.files.length)) + sum(folders.map((f) => f.files.length)) + 100, imageTotal + modelTotal + databaseTotal + 1024 ** 2) : 0;
   const needed = imageNew + modelTotal + databaseTotal + archiveTotal;
   const free = await (options.freeBytes ?? statfsFree)(dirname(out));
   if (needed > free) {
@@ -186,8 +205,8 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
   await mkdir(layout, { recursive: true });
 
   progress.phase("images", imageTotal);
-  for (const [i, image] of images.entries()) {
-    progress.message(`copying ${image.name} ${image.reference}`);
+  for (const [i, image] of layoutEntries.entries()) {
+    progress.message(`copying ${i < images.length ? "" : "model "}${image.name} ${image.reference}`);
     await copyIntoLayout(partial, image, { ...options, ...(options.sourceRegistry ? { mirror: options.sourceRegistry } : {}) });
     progress.advance(introduced[i] ?? 0);
   }
@@ -204,6 +223,12 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
   for (const file of synth.files) await writeFile(join(partial, "manifests", file.path), file.content);
 
   progress.phase("models", modelTotal);
+  // Each copy hashed and compared with each folder's manifest: the checksums below need not read them again.
+  const preHashed = new Map<string, { sha256: string; size: number }>();
+  for (const folder of folders) {
+    const hashed = await copySourceFolder(folder, join(partial, "models", ...folder.path.split("/")), (n) => progress.advance(n));
+    for (const [path, h] of hashed) preHashed.set(`models/${folder.path}/${path}`, h);
+  }
   for (const m of models) {
     for (const file of m.files) {
       // rel and every entry name were checked: the copy stays under models/, and is a copy, never a link.
@@ -217,14 +242,21 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
   const database = options.dbUrl ? await dumpDatabase(options.dbUrl, join(partial, "db", "registry.dump")) : null;
 
   // DIFFERENTIAL: what the base has is removed before hashing, so bundle.json lists only what the bundle carries.
-  const baseRecord = base ? await leaveOutBase(partial, images, base) : undefined;
+  const baseRecord = base ? await leaveOutBase(partial, layoutEntries, base, folders.map((f) => `models/${f.path}`)) : undefined;
 
   const { files, odd } = await walkFiles(partial);
   // Nothing this code writes is a link or special file; anything else would make the folder and its tar differ.
   if (odd.length > 0) throw new BundleError("integrity", `${partial} holds ${odd.slice(0, 5).join(", ")}, not regular files; remove ${partial} and run create again`);
   const listed = files.filter((f) => f.path !== BUNDLE_JSON && f.path !== SHA256SUMS && f.path !== BUNDLE_SIG);
   progress.phase("checksums", listed.reduce((sum, f) => sum + f.size, 0));
-  const hashed = await mapLimit(listed, async (f) => ({ path: f.path, ...(await hashFile(join(partial, f.path), (n) => progress.advance(n))) }));
+  const hashed = await mapLimit(listed, async (f) => {
+    const known = preHashed.get(f.path);
+    if (known && known.size === f.size) {
+      progress.advance(f.size);
+      return { path: f.path, ...known };
+    }
+    return { path: f.path, ...(await hashFile(join(partial, f.path), (n) => progress.advance(n))) };
+  });
   const manifest: BundleManifest = {
     schemaVersion: BUNDLE_SCHEMA_VERSION,
     stack: config.stack,
@@ -233,14 +265,25 @@ export async function createBundle(options: CreateOptions): Promise<CreateResult
     sourceCommit: await sourceCommit(dirname(stackFile)),
     files: hashed.map((h) => ({ path: h.path, sha256: h.sha256, size: h.size })),
     images,
+    ...(artifacts.length > 0 ? { modelArtifacts: artifacts } : {}),
     // hfTokenAtSource: guidance for the site (load prints how to set a token there); never the token itself.
-    models: models.map((m) => ({
-      name: m.model.name,
-      path: `models/${m.rel}`,
-      files: m.files.length,
-      bytes: m.bytes,
-      ...(config.hfToken && m.model.source.kind === "huggingFace" ? { hfTokenAtSource: true } : {}),
-    })),
+    models: [
+      ...folders.map((f) => {
+        // A differential bundle may leave a whole folder out (the site has it): counted from bundle.json either way.
+        const carried = hashed.filter((h) => h.path.startsWith(`models/${f.path}/`));
+        const atSite = baseRecord?.modelFiles.filter((h) => h.path.startsWith(`models/${f.path}/`)) ?? [];
+        return {
+          name: f.name,
+          path: `models/${f.path}`,
+          repo: f.repo,
+          revision: f.revision,
+          files: carried.length + atSite.length,
+          bytes: sum([...carried, ...atSite].map((h) => h.size)),
+          ...(config.hfToken ? { hfTokenAtSource: true } : {}),
+        };
+      }),
+      ...models.map((m) => ({ name: m.name, path: `models/${m.rel}`, files: m.files.length, bytes: m.bytes })),
+    ],
     database: database ? { path: "db/registry.dump", format: "custom", serverVersion: database.serverVersion, pgDumpVersion: database.pgDumpVersion } : null,
     tools: { skopeo: await toolVersion("skopeo"), ...(database ? { pg_dump: database.pgDumpVersion } : {}) },
     ...(baseRecord ? { base: baseRecord } : {}),

@@ -45,13 +45,15 @@ const TABLE = "model_registry_entries";
 const QUALIFIED = `public.${TABLE}`;
 const MIGRATIONS = `public.${MIGRATIONS_TABLE}`;
 
-/** Columns of model_registry_entries (registry/migrations/0001, 0003) and of node-pg-migrate's table. */
+/** Columns of model_registry_entries (registry/migrations/0001, 0003, 0004) and of node-pg-migrate's table. */
 const ENTRY_COLUMNS = [
   "id", "model_name", "engine", "served_model_name", "image_digest", "deployment_endpoint", "deployment_status",
   "deployment_environment", "deployment_namespace", "managed_by", "disabled_by", "last_health_check_at", "created_at",
   "updated_at",
   // 0003: a dump from before it has none of these; they restore as NULL (never verified).
   "last_verified_at", "last_verify_outcome", "last_verify_latency_ms", "last_verified_digest",
+  // 0004: the InferencePool serving the entry; a dump from before it restores it as NULL (no pool).
+  "inference_pool",
 ] as const;
 const MIGRATION_COLUMNS = ["id", "name", "run_on"] as const;
 const DATA_TABLES: Readonly<Record<string, readonly string[]>> = { [TABLE]: ENTRY_COLUMNS, [MIGRATIONS_TABLE]: MIGRATION_COLUMNS };

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { bundleContents } from "../components/offline/contents.js";
+import { bundleContents, type BundledModelFiles } from "../components/offline/contents.js";
 import { parseImageRef } from "../config/image-ref.js";
 import type { StackConfig } from "../config/types.js";
 import { BundleError } from "./errors.js";
@@ -15,6 +15,24 @@ export const IMAGE_PINS = ["vllm", "llamacpp", "postgres"] as const;
 export function pinnedImages(config: StackConfig): BundleImage[] {
   try {
     return bundleContents(config).images.map(({ name, reference, repository, tag, digest }) => ({ name, reference, repository, tag, digest, layoutRef: name }));
+  } catch (error) {
+    throw new BundleError("input", (error as Error).message);
+  }
+}
+
+/** The oci-pinned models (bundleContents), each stored in the same layout as the images under `model-<name>`. */
+export function pinnedModelArtifacts(config: StackConfig): BundleImage[] {
+  try {
+    return bundleContents(config).modelArtifacts.map(({ name, reference, repository, tag, digest, layoutRef }) => ({ name, reference, repository, tag, digest, layoutRef }));
+  } catch (error) {
+    throw new BundleError("input", (error as Error).message);
+  }
+}
+
+/** The model files the stack needs in a bundle (store folders and pvc paths), from bundleContents. */
+export function stackModelFiles(config: StackConfig): BundledModelFiles[] {
+  try {
+    return [...bundleContents(config).models];
   } catch (error) {
     throw new BundleError("input", (error as Error).message);
   }
@@ -99,11 +117,11 @@ export async function reachableBlobs(layout: string): Promise<Set<string>> {
 export async function copyIntoLayout(dir: string, image: BundleImage, options: RegistryAccess & { mirror?: string }): Promise<void> {
   const from = sourceRef(image, options.mirror);
   const result = await run("skopeo", ["copy", "--all", "--preserve-digests", ...(options.insecure ? ["--src-tls-verify=false"] : []), from, layoutRef(dir, image)], { reject: false });
-  if (result.exitCode !== 0) throw new BundleError("image", `image ${image.name} (${image.reference}): skopeo copy failed: ${lastLine(result.stderr)}`);
+  if (result.exitCode !== 0) throw new BundleError("image", `${image.layoutRef.startsWith("model-") ? "model" : "image"} ${image.name} (${image.reference}): skopeo copy failed: ${lastLine(result.stderr)}`);
   const index = JSON.parse(await readFile(join(dir, IMAGES_DIR, "index.json"), "utf8")) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
   const entry = index.manifests.find((m) => m.annotations?.["org.opencontainers.image.ref.name"] === image.layoutRef);
   if (entry?.digest !== image.digest) {
-    throw new BundleError("image", `image ${image.name}: the copy has digest ${entry?.digest ?? "none"}, but the stack pins ${image.digest} (${image.reference}); the source does not serve the pinned image`);
+    throw new BundleError("image", `${image.layoutRef.startsWith("model-") ? "model" : "image"} ${image.name}: the copy has digest ${entry?.digest ?? "none"}, but the stack pins ${image.digest} (${image.reference}); the source does not serve the pinned image`);
   }
 }
 

@@ -8,6 +8,7 @@ import { BundleError } from "./errors.js";
 import { hashFile, mapLimit } from "../files/hash.js";
 import { digestOf, lastLine, layoutRef, rawManifest, type RegistryAccess } from "./images.js";
 import { BUNDLE_JSON, IMAGES_DIR, parseBundleManifest, type BundleImage, type BundleManifest } from "./manifest.js";
+import { inFolder, installModelFolder, planModelFolder, storeFolders, type InstalledFolder } from "./model-folders.js";
 import { silentProgress, type Progress } from "./progress.js";
 import { run } from "./tools.js";
 import { assertVerified, formatProblems, verifyArchive, verifyBundle, type SignatureStatus, type TrustPolicy } from "./verify.js";
@@ -24,8 +25,18 @@ export interface LoadOptions extends RegistryAccess {
    * @default - the signature is not checked, only the bundle's integrity
    */
   readonly trust?: TrustPolicy;
-  /** Copy the model files here and re-check their sha256. Every destination stays inside this folder. */
+  /**
+   * The site's model store (the mounted claim `<serviceName>-models` or `modelfleet-models-<environment>`): store
+   * folders are installed at `<dir>/<owner>--<name>/<revision>/` (staged, verified, renamed; one already there with
+   * the same manifest is verified and left), a `pvc` model's files copied to their path and re-checked. Every
+   * destination stays inside this folder.
+   */
   readonly modelsTarget?: string;
+  /**
+   * Only these models' files go to `modelsTarget` (bundle.json `models[].name`): with per-model store claims, each
+   * claim is loaded with its own model. Images and model artifacts are pushed regardless. @default every model
+   */
+  readonly modelNames?: readonly string[];
   /** Restore the bundle's registry dump into this database. */
   readonly dbUrl?: string;
   /** @default "merge" */
@@ -47,7 +58,12 @@ export interface LoadResult {
   readonly verified: boolean;
   readonly signature?: SignatureStatus;
   readonly images: readonly ImageLoadReport[];
+  /** oci-pinned models, pushed to the site registry like images. */
+  readonly modelArtifacts: readonly ImageLoadReport[];
+  /** Files copied for `pvc` models and written into store folders (their site paths). */
   readonly models: readonly string[];
+  /** Store folders: installed now, already present (verified), or left out of a differential bundle. */
+  readonly modelFolders: readonly InstalledFolder[];
   readonly database?: RestoreResult;
   /** Guidance for the operator (Hugging Face tokens), one line each. */
   readonly notes: readonly string[];
@@ -101,43 +117,78 @@ export async function loadBundle(options: LoadOptions, warn: (text: string) => v
       signature = report.signature;
     }
     // A differential bundle: what it left out must already be at the site, or nothing is pushed or copied.
-    await assertBasePresent(manifest, dir, { registry: options.registry, insecure: options.insecure === true, ...(options.modelsTarget ? { modelsTarget: options.modelsTarget } : {}) });
+    await assertBasePresent(options.modelsTarget ? selectModels(manifest, options.modelNames) : manifest, dir, { registry: options.registry, insecure: options.insecure === true, ...(options.modelsTarget ? { modelsTarget: options.modelsTarget } : {}) });
     if (options.dbUrl && !manifest.database) throw new BundleError("input", `the bundle has no database dump (it was created without --db-url); drop --db-url or bring a bundle with one`);
-    const images: ImageLoadReport[] = [];
-    for (const image of manifest.images) {
+    const push = async (image: BundleImage, kind: "image" | "model"): Promise<ImageLoadReport> => {
       const target = `${options.registry}/${image.repository}`;
       let action: ImageLoadReport["action"] = "present";
       if (!(await hasDigest(options.registry, image, options))) {
         action = "pushed";
-        progress.message(`pushing ${image.name} → ${target}@${image.digest}`);
+        progress.message(`pushing ${kind === "model" ? "model " : ""}${image.name} → ${target}@${image.digest}`);
         const result = await run(
           "skopeo",
           ["copy", "--all", "--preserve-digests", ...(options.insecure ? ["--dest-tls-verify=false"] : []), layoutRef(dir, image), `docker://${target}:${image.tag}`],
           { reject: false },
         );
-        if (result.exitCode !== 0) warn(`image ${image.name}: skopeo copy to ${target} failed: ${lastLine(result.stderr)}`);
+        if (result.exitCode !== 0) warn(`${kind} ${image.name}: skopeo copy to ${target} failed: ${lastLine(result.stderr)}`);
       }
-      images.push({ name: image.name, target: `${target}@${image.digest}`, digest: image.digest, action, verified: await hasDigest(options.registry, image, options) });
-    }
-    const missing = images.filter((i) => !i.verified);
+      return { name: image.name, target: `${target}@${image.digest}`, digest: image.digest, action, verified: await hasDigest(options.registry, image, options) };
+    };
+    const images: ImageLoadReport[] = [];
+    for (const image of manifest.images) images.push(await push(image, "image"));
+    const modelArtifacts: ImageLoadReport[] = [];
+    for (const artifact of manifest.modelArtifacts ?? []) modelArtifacts.push(await push(artifact, "model"));
+    const missing = [...images.map((i) => ({ ...i, kind: "image" })), ...modelArtifacts.map((i) => ({ ...i, kind: "model" }))].filter((i) => !i.verified);
     if (missing.length > 0) {
-      throw new BundleError("image", `${missing.length} image(s) are not in ${options.registry} after loading: ${missing.map((m) => `${m.name} (${m.target})`).join(", ")}`);
+      throw new BundleError("image", `${missing.length} image(s) or model artifact(s) are not in ${options.registry} after loading: ${missing.map((m) => `${m.kind} ${m.name} (${m.target})`).join(", ")}`);
     }
-    const models = options.modelsTarget ? await copyModels(dir, manifest, options.modelsTarget) : [];
+    const modelFolders: InstalledFolder[] = [];
+    const models: string[] = [];
+    if (options.modelsTarget) {
+      const chosen = selectModels(manifest, options.modelNames);
+      models.push(...(await copyModels(dir, chosen, options.modelsTarget)));
+      for (const folder of storeFolders(chosen)) {
+        progress.message(`installing model ${folder.name} into ${options.modelsTarget}`);
+        const installed = await installModelFolder(dir, manifest, folder, options.modelsTarget);
+        modelFolders.push(installed);
+        if (installed.action === "written") models.push(...manifest.files.filter((f) => f.path.startsWith(`${folder.path}/`)).map((f) => join(installed.folder, f.path.slice(folder.path.length + 1))));
+      }
+    }
     const database = options.dbUrl ? await restoreDatabase({ source: dir, url: options.dbUrl, mode: options.dbMode ?? "merge", ...(options.backupDir ? { backupDir: options.backupDir } : {}) }) : undefined;
-    return { verified: !options.skipVerify, ...(signature ? { signature } : {}), images, models, ...(database ? { database } : {}), notes: hfTokenNotes(manifest, options.modelsTarget) };
+    return { verified: !options.skipVerify, ...(signature ? { signature } : {}), images, modelArtifacts, models, modelFolders, ...(database ? { database } : {}), notes: hfTokenNotes(manifest, options.modelsTarget) };
   } finally {
     await opened.cleanup();
   }
 }
 
 /**
- * The model files of bundle.json to copy: every one under `models/`, each path confined (checked even with
- * --skip-verify); a differential bundle's `base.modelFiles` are at the site already (checked by sha256), never copied.
+ * bundle.json narrowed to the named models' files (`--model`): other models' entries and their files under `models/`
+ * are dropped (a file two models share stays). Unknown names are refused, listing the bundle's models.
+ */
+export function selectModels(manifest: BundleManifest, names: readonly string[] | undefined): BundleManifest {
+  if (!names || names.length === 0) return manifest;
+  const unknown = names.filter((n) => !manifest.models.some((m) => m.name === n));
+  if (unknown.length > 0) throw new BundleError("input", `--model ${unknown.join(", ")}: not a model of this bundle; it carries files for: ${manifest.models.map((m) => m.name).join(", ") || "(none)"}`);
+  const kept = manifest.models.filter((m) => names.includes(m.name));
+  const under = (path: string, m: { path: string }) => path === m.path || path.startsWith(`${m.path}/`);
+  const keep = (path: string) => !path.startsWith("models/") || kept.some((m) => under(path, m));
+  return {
+    ...manifest,
+    models: kept,
+    files: manifest.files.filter((f) => keep(f.path)),
+    ...(manifest.base ? { base: { ...manifest.base, modelFiles: manifest.base.modelFiles.filter((f) => keep(f.path)) } } : {}),
+  };
+}
+
+/**
+ * The `pvc` model files of bundle.json to copy: every one under `models/` outside the store folders (installed whole
+ * by installModelFolder), each path confined (checked even with --skip-verify); a differential bundle's
+ * `base.modelFiles` are at the site already (checked by sha256), never copied.
  */
 function modelFiles(manifest: BundleManifest): BundleManifest["files"] {
   const atSite = new Set((manifest.base?.modelFiles ?? []).map((f) => f.path));
-  const files = manifest.files.filter((f) => f.path.startsWith("models/") && !atSite.has(f.path));
+  const folders = storeFolders(manifest);
+  const files = manifest.files.filter((f) => f.path.startsWith("models/") && !atSite.has(f.path) && !inFolder(f.path, folders));
   const unsafe = files.filter((f) => confinedPathReason(f.path) !== undefined);
   if (unsafe.length > 0) throw new BundleError("integrity", `bundle.json lists model files outside the bundle's models/ folder, nothing copied: ${unsafe.map((f) => shownPath(f.path)).join(", ")}`);
   return files;
@@ -170,6 +221,8 @@ export interface LoadPlan {
   readonly registry: { readonly host: string; readonly reachable: boolean; readonly detail: string };
   /** `push`: not on the site yet; `present`: already served with this digest; `unknown`: registry unreachable. */
   readonly images: readonly { readonly name: string; readonly target: string; readonly action: "push" | "present" | "unknown" }[];
+  /** oci-pinned models, as images. */
+  readonly modelArtifacts: readonly { readonly name: string; readonly target: string; readonly action: "push" | "present" | "unknown" }[];
   readonly models?: {
     readonly target: string;
     readonly targetExists: boolean;
@@ -179,6 +232,8 @@ export interface LoadPlan {
     readonly same: number;
     /** Files already there with other content: the load would overwrite them. */
     readonly conflicts: readonly string[];
+    /** Store folders: `write` new, `present` with the same manifest, `base` left out (the site has it), `conflict` refused. */
+    readonly folders: readonly { readonly name: string; readonly path: string; readonly folder: string; readonly action: "write" | "present" | "base" | "conflict"; readonly detail?: string }[];
   };
   readonly database?: { readonly reachable: boolean; readonly detail: string; readonly mode: RestoreMode; readonly dumpServerVersion: string };
   /** Site prerequisites that are missing: the real load would fail on each. */
@@ -240,10 +295,16 @@ export async function planLoad(options: Omit<LoadOptions, "skipVerify" | "progre
   const hooks = options.trust ? { trust: options.trust } : {};
   const report = info.isDirectory() ? await verifyBundle(options.source, hooks) : await verifyArchive(options.source, hooks);
   if (!report.ok || !report.manifest) throw new BundleError("integrity", `bundle ${options.source} does not verify:\n${formatProblems(report.problems)}`);
-  const manifest = report.manifest;
+  const manifest = options.modelsTarget ? selectModels(report.manifest, options.modelNames) : report.manifest;
   const missing: string[] = [];
   const registry = { host: options.registry, ...(await registryReachable(options.registry, options.insecure)) };
   if (!registry.reachable) missing.push(`registry ${options.registry} is not reachable (${registry.detail}); start it or fix --registry${options.insecure ? "" : " (add --insecure for a plain-HTTP registry)"}`);
+  const planImage = async (image: BundleImage) => ({
+    name: image.name,
+    target: targetRef(options.registry, image),
+    action: !registry.reachable ? ("unknown" as const) : (await hasDigest(options.registry, image, options)) ? ("present" as const) : ("push" as const),
+  });
+  const modelArtifacts = await Promise.all((manifest.modelArtifacts ?? []).map(planImage));
   const images = await Promise.all(
     manifest.images.map(async (image) => ({
       name: image.name,
@@ -270,7 +331,19 @@ export async function planLoad(options: Omit<LoadOptions, "skipVerify" | "progre
         else conflicts.push(relative("models", f.path));
       });
     }
-    models = { target, targetExists: targetInfo?.isDirectory() === true, files: files.length, bytes: files.reduce((s, f) => s + f.size, 0), same, conflicts: conflicts.sort() };
+    const folders = targetInfo?.isDirectory() ? await Promise.all(storeFolders(manifest).map((folder) => planModelFolder(manifest, folder, target))) : [];
+    for (const f of folders) if (f.action === "present") same += manifest.files.filter((file) => file.path.startsWith(`${f.path}/`)).length;
+    for (const f of folders) if (f.action === "conflict") missing.push(`model ${f.name}: ${f.folder} ${f.detail ?? "conflicts"}: move it away first`);
+    const folderFiles = manifest.files.filter((f) => inFolder(f.path, storeFolders(manifest)));
+    models = {
+      target,
+      targetExists: targetInfo?.isDirectory() === true,
+      files: files.length + folderFiles.length,
+      bytes: [...files, ...folderFiles].reduce((s, f) => s + f.size, 0),
+      same,
+      conflicts: conflicts.sort(),
+      folders,
+    };
   }
   missing.push(...(await baseGaps(options, manifest, registry.reachable)));
   let database: LoadPlan["database"];
@@ -294,6 +367,7 @@ export async function planLoad(options: Omit<LoadOptions, "skipVerify" | "progre
     warnings: report.warnings,
     registry,
     images,
+    modelArtifacts,
     ...(models ? { models } : {}),
     ...(database ? { database } : {}),
     missing,

@@ -30,6 +30,21 @@ export const bundleBaseSchema = z.strictObject({
 });
 export type BundleBase = z.infer<typeof bundleBaseSchema>;
 
+/** One entry of the bundle's OCI layout: an image pin, or an oci-pinned model (`modelArtifacts`). */
+const bundleImageSchema = z.strictObject({
+  /** Which pin: `vllm`, `llamacpp`, `postgres`; for a model artifact, the model's name. */
+  name: z.string(),
+  /** The reference as pinned in the stack file. */
+  reference: z.string(),
+  /** Repository path without registry host (`vllm/vllm-openai`): where `bundle load` pushes it. */
+  repository: z.string(),
+  /** The tag pushed alongside the digest. */
+  tag: z.string(),
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  /** `org.opencontainers.image.ref.name` in images/index.json (`model-<name>` for a model artifact). */
+  layoutRef: z.string(),
+});
+
 export const bundleManifestSchema = z.strictObject({
   schemaVersion: z.literal(BUNDLE_SCHEMA_VERSION),
   stack: z.string(),
@@ -37,26 +52,24 @@ export const bundleManifestSchema = z.strictObject({
   createdAt: z.string(),
   sourceCommit: z.string().nullable(),
   files: z.array(z.strictObject({ path: z.string(), sha256: sha256Hex, size: z.int().min(0) })),
-  images: z.array(
-    z.strictObject({
-      /** Which pin: `vllm`, `llamacpp`, `postgres`. */
-      name: z.string(),
-      /** The reference as pinned in the stack file. */
-      reference: z.string(),
-      /** Repository path without registry host (`vllm/vllm-openai`): where `bundle load` pushes it. */
-      repository: z.string(),
-      /** The tag pushed alongside the digest. */
-      tag: z.string(),
-      digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
-      /** `org.opencontainers.image.ref.name` in images/index.json. */
-      layoutRef: z.string(),
-    }),
-  ),
+  images: z.array(bundleImageSchema),
+  /**
+   * Models pinned as ModelPack OCI artifacts (`source.oci`), stored by digest in the same OCI layout as the images
+   * (blobs shared with an image or another model are stored once) and pushed by `bundle load` like images.
+   * @default none
+   */
+  modelArtifacts: z.array(bundleImageSchema).optional(),
   models: z.array(
     z.strictObject({
       name: z.string(),
       /** A listed file, or a folder holding listed files (`models/<path>`). */
       path: z.string(),
+      /**
+       * Set for a model store folder (`models/<owner>--<name>/<revision>/` with its `modelfleet-manifest.json`):
+       * `bundle load --models-target` installs it as a whole (staged, verified, renamed). Absent for a `pvc` model's files.
+       */
+      repo: z.string().optional(),
+      revision: z.string().regex(/^[0-9a-f]{40}$/).optional(),
       files: z.int().min(0),
       bytes: z.int().min(0),
       /**
@@ -81,6 +94,12 @@ export const bundleManifestSchema = z.strictObject({
 
 export type BundleManifest = z.infer<typeof bundleManifestSchema>;
 export type BundleImage = BundleManifest["images"][number];
+export type BundleModel = BundleManifest["models"][number];
+
+/** Every entry of the bundle's OCI layout: the images, then the model artifacts. */
+export function layoutEntries(manifest: Pick<BundleManifest, "images" | "modelArtifacts">): BundleImage[] {
+  return [...manifest.images, ...(manifest.modelArtifacts ?? [])];
+}
 
 /** A zod error as a readable list: `files[2].sha256: <message>`, one line per issue, at most `limit`. */
 export function formatIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[], limit = 20): string[] {

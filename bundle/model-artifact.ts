@@ -30,11 +30,12 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { lstat, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { copyFile, lstat, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative, resolve, sep, isAbsolute } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { assertWritableOutDir } from "../files/out-dir.js";
-import { hashFile } from "../files/hash.js";
+import { hashFile, mapLimit } from "../files/hash.js";
 import { MANIFEST_FILE, MANIFEST_SCHEMA, parseManifest, readManifest, serializeManifest, verifyAgainstManifest, type ModelManifest } from "../models/manifest.js";
 import { confinedDestination, confinedPathReason, shownPath } from "./confine.js";
 import { BundleError } from "./errors.js";
@@ -163,7 +164,7 @@ async function putBlob(layout: string, bytes: Buffer): Promise<{ digest: string;
 }
 
 /** Streams `from` into `to` (a new file), hashing on the way: one read, one write, flat memory. */
-async function copyHashing(from: string, to: string): Promise<{ sha256: string; size: number }> {
+export async function copyHashing(from: string, to: string): Promise<{ sha256: string; size: number }> {
   const hash = createHash("sha256");
   let size = 0;
   await pipeline(
@@ -287,21 +288,26 @@ export async function packModel(dir: string, layoutDir: string, options: PackMod
   const realDir = await realpath(dir);
   const blobs = join(layoutDir, "blobs", "sha256");
 
-  let bytesAdded = 0;
-  const layers: (Descriptor & { path: string })[] = [];
-  for (const file of sortByPath([...manifest.files])) {
+  // Files are copied in parallel (one per core): each with the kernel's copy, then its copy hashed from the page
+  // cache, so what is checked is what the layout holds. A blob two files share is written once.
+  const claimed = new Set<string>();
+  const packed = await mapLimit(sortByPath([...manifest.files]), async (file) => {
     const from = await sourceFile(dir, realDir, file.path);
     const to = blobPath(layoutDir, file.sha256);
     let actual: { sha256: string; size: number };
-    if (await exists(to)) {
+    let added = 0;
+    if (claimed.has(file.sha256) || (await exists(to))) {
+      claimed.add(file.sha256);
       actual = await hashFile(from);
     } else {
+      claimed.add(file.sha256);
       const tmp = tempName(blobs, file.sha256);
       try {
-        actual = await copyHashing(from, tmp);
+        await copyFile(from, tmp, constants.COPYFILE_EXCL);
+        actual = await hashFile(tmp);
         if (actual.sha256 === file.sha256 && actual.size === file.bytes) {
           await rename(tmp, to);
-          bytesAdded += actual.size;
+          added = actual.size;
         }
       } finally {
         await rm(tmp, { force: true });
@@ -311,8 +317,10 @@ export async function packModel(dir: string, layoutDir: string, options: PackMod
       const what = actual.size !== file.bytes ? `${actual.size} bytes, the manifest says ${file.bytes}` : `sha256 ${actual.sha256}, the manifest says ${file.sha256}`;
       throw new BundleError("integrity", `${join(dir, file.path)} does not match ${MANIFEST_FILE}: ${what}; nothing was tagged. Re-download the model (or fix the manifest if the file is the one you mean)`);
     }
-    layers.push({ path: file.path, ...layerDescriptor(file.path, `sha256:${file.sha256}`, file.bytes) });
-  }
+    return { layer: { path: file.path, ...layerDescriptor(file.path, `sha256:${file.sha256}`, file.bytes) }, added };
+  });
+  let bytesAdded = packed.reduce((sum, p) => sum + p.added, 0);
+  const layers: (Descriptor & { path: string })[] = packed.map((p) => p.layer);
   const manifestText = Buffer.from(serializeManifest(manifest));
   const manifestBlob = await putBlob(layoutDir, manifestText);
   bytesAdded += manifestBlob.added;

@@ -8,6 +8,8 @@ import { BundleError } from "./errors.js";
 import { hashFile, mapLimit } from "../files/hash.js";
 import { BUNDLE_JSON, BUNDLE_SIG, IMAGES_DIR, parseBundleManifest, SHA256SUMS, type BundleManifest } from "./manifest.js";
 import { checkSignature, type TrustedKey } from "./sign.js";
+import { repoFolderName } from "../models/layout.js";
+import { MANIFEST_FILE } from "../models/manifest.js";
 
 export interface VerifyProblem {
   readonly path: string;
@@ -285,10 +287,11 @@ async function judgeLayout(seen: Observed, manifest: BundleManifest, indexIntact
       if (blob && !reached.has(blob[1] as string)) problems.push({ path, problem: "unreferenced", detail: "no image reachable from images/index.json uses this blob" });
     }
   }
-  for (const image of manifest.images) {
+  const entries = [...manifest.images.map((image) => ({ image, kind: "image" })), ...(manifest.modelArtifacts ?? []).map((image) => ({ image, kind: "model artifact" }))];
+  for (const { image, kind } of entries) {
     const entry = index.manifests?.find((m) => m.annotations?.["org.opencontainers.image.ref.name"] === image.layoutRef);
-    if (!entry) problems.push({ path: INDEX, problem: "image-missing", detail: `image ${image.name} (${image.reference}) is not in the OCI layout` });
-    else if (entry.digest !== image.digest) problems.push({ path: INDEX, problem: "image-missing", detail: `image ${image.name} has digest ${String(entry.digest ?? "none")} in the layout, bundle.json says ${image.digest}` });
+    if (!entry) problems.push({ path: INDEX, problem: "image-missing", detail: `${kind} ${image.name} (${image.reference}) is not in the OCI layout` });
+    else if (entry.digest !== image.digest) problems.push({ path: INDEX, problem: "image-missing", detail: `${kind} ${image.name} has digest ${String(entry.digest ?? "none")} in the layout, bundle.json says ${image.digest}` });
   }
   return problems;
 }
@@ -324,6 +327,21 @@ function judgeContents(manifest: BundleManifest, carried: ReadonlyMap<string, { 
       continue;
     }
     const files = [...listed].filter(([path]) => path === model.path || path.startsWith(`${model.path}/`));
+    if (model.repo !== undefined || model.revision !== undefined) {
+      // A model store folder: models/<owner>--<name>/<revision>, its manifest file listed, carried or left out whole.
+      let folder: string | undefined;
+      try {
+        folder = `models/${repoFolderName(model.repo ?? "")}/${model.revision ?? ""}`;
+      } catch {
+        folder = undefined;
+      }
+      if (folder !== model.path) problems.push({ path: model.path, problem: "manifest", detail: `bundle.json models[${i}] (${model.name}): a store folder of ${shownPath(model.repo ?? "?")}@${model.revision ?? "?"} must be at ${folder ?? "models/<owner>--<name>/<revision>"}` });
+      else if (!listed.has(`${model.path}/${MANIFEST_FILE}`)) problems.push({ path: model.path, problem: "manifest", detail: `bundle.json models[${i}] (${model.name}): the store folder has no ${MANIFEST_FILE} listed` });
+      else {
+        const left = files.filter(([path]) => !carried.has(path)).length;
+        if (left > 0 && left < files.length) problems.push({ path: model.path, problem: "manifest", detail: `bundle.json models[${i}] (${model.name}): ${left} of the folder's ${files.length} files are in base.modelFiles; a store folder is carried or left out as a whole` });
+      }
+    }
     const bytes = sumOf(files.map(([, f]) => f.size));
     if (files.length === 0) problems.push({ path: model.path, problem: "manifest", detail: `bundle.json models[${i}] (${model.name}): no file bundle.json lists is at or under this path` });
     else if (files.length !== model.files || bytes !== model.bytes) problems.push({ path: model.path, problem: "manifest", detail: `bundle.json models[${i}] (${model.name}) says ${model.files} files, ${model.bytes} bytes; the listed files there are ${files.length}, ${bytes} bytes` });

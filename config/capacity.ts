@@ -1,4 +1,4 @@
-import type { ConfigProblem } from "./problems.js";
+import { holdsCredential, type ConfigProblem } from "./problems.js";
 import type { ResolvedModel } from "./types.js";
 
 /** The GPU nodes a stack may schedule on (`modelfleet:gpu.pool`). */
@@ -77,9 +77,11 @@ export function planCapacity(models: readonly ResolvedModel[], pool: GpuPool): C
 
 /** The table a capacity problem shows: what each model needs and what the pool has. */
 export function capacityTable(report: CapacityReport): string {
-  const rows = report.demand.map((d) => {
+  const rows = report.demand.map((d, i) => {
+    // Names are input: one that is not a valid name may hold a pasted credential (the name rule reports it).
+    const name = holdsCredential(d.model) ? `model #${i + 1} (name not shown)` : d.model;
     const missing = report.tooWide.includes(d) ? "does not fit on any node" : report.unplaced.has(d.model) ? `${report.unplaced.get(d.model)} pod(s) do not fit` : "fits";
-    return `${d.model}: ${d.replicas} pod(s) × ${d.gpusPerPod} GPU + ${d.surge} surge = ${d.gpusPerPod * (d.replicas + d.surge)} GPU — ${missing}`;
+    return `${name}: ${d.replicas} pod(s) × ${d.gpusPerPod} GPU + ${d.surge} surge = ${d.gpusPerPod * (d.replicas + d.surge)} GPU — ${missing}`;
   });
   const pool = `pool: ${report.pool.nodes} node(s) × ${report.pool.gpusPerNode} GPU = ${report.poolGpus} GPU${report.pool.product ? ` (${report.pool.product})` : ""}; models need ${report.neededGpus}`;
   return [...rows, pool].join("; ");

@@ -283,7 +283,7 @@ export function valuesFromPulumiConfig(all: Readonly<Record<string, string>>, is
     const name = key.slice(prefix.length);
     let value: unknown = text;
     // Strings stay strings (a namespace "123" is not a number); objects, arrays and scalars come as JSON.
-    if (!["environment", "namespace"].includes(name)) {
+    if (!["environment", "namespace", "kubernetesVersion"].includes(name)) {
       try {
         value = JSON.parse(text);
       } catch {

@@ -120,17 +120,18 @@ export function resolveContext(raw: RawStackConfig, stack: string, images: Stack
   };
 }
 
-/** Top-level files vLLM reads from a repository: config, tokenizer, chat template, safetensors weights, remote code. */
-const VLLM_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "*.jinja", "*.py"] as const;
-/** A GGUF model for vLLM: the one weights file plus the tokenizer and config files beside it. */
-const VLLM_GGUF_EXTRA = ["*.json", "*.txt", "*.model", "*.jinja"] as const;
-
-/** The globs the model store fetches when `source.files` does not say. */
-export function defaultStoreFiles(raw: RawModel): readonly string[] {
+/**
+ * What the model store fetches when `source.files` does not say, as models/download-job.mjs reads it: `files` must
+ * each match at least one file of the revision, `optional` may match none. A leading `/` keeps a glob to the top
+ * level, so a repository's `original/` folder (consolidated .pth weights) is not fetched.
+ */
+export function defaultStoreFiles(raw: RawModel): { readonly files: readonly string[]; readonly optional: readonly string[] } {
   const file = raw.source.file;
-  if (raw.engine === "llamacpp") return file ? [file] : ["*.gguf"];
-  if (raw.vllm?.quantization === "gguf" && file) return [file, ...VLLM_GGUF_EXTRA];
-  return VLLM_FILES;
+  if (raw.engine === "llamacpp") return { files: [file ?? "/*.gguf"], optional: [] };
+  // vLLM's GGUF loader reads the one file plus the tokenizer and config files beside it.
+  if (raw.vllm?.quantization === "gguf" && file) return { files: [file], optional: ["/*.json", "/*.txt", "/*.model", "/*.jinja"] };
+  // Config, tokenizer, chat template, safetensors weights and remote code; no .bin/.pth duplicates.
+  return { files: ["/*.json", "/*.safetensors"], optional: ["/*.txt", "/*.model", "/*.tiktoken", "/*.jinja", "/*.py"] };
 }
 
 function resolveSource(raw: RawModel): ModelSource {
@@ -144,7 +145,7 @@ function resolveSource(raw: RawModel): ModelSource {
     ...(s.file === undefined ? {} : { file: s.file }),
     // A malformed reference is reported by the rules; it is left out here.
     ...(oci === undefined || "error" in oci ? {} : { oci }),
-    files: s.files ?? defaultStoreFiles(raw),
+    ...(s.files ? { files: s.files, optionalFiles: [] } : (({ files, optional }) => ({ files, optionalFiles: optional }))(defaultStoreFiles(raw))),
   };
 }
 

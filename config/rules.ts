@@ -251,6 +251,14 @@ export function checkModels(raw: RawStackConfig, resolved: readonly ResolvedMode
         ),
       );
     }
+    if (r.delivery.kind === "imageVolume" && r.engine === "vllm" && r.vllm.speculative) {
+      out.push(
+        problem(
+          `${path}.vllm.speculative`,
+          "an image-volume model starts offline, and its draft model would have to be downloaded at start; deliver this model through the model store (modelStore.imageVolumes: false) or remove speculative",
+        ),
+      );
+    }
     const maxReplicas = r.autoscaling?.maxReplicas ?? r.replicas;
     if (r.delivery.kind === "store" && r.delivery.accessMode === "ReadWriteOnce" && (r.delivery.shared || maxReplicas > 1)) {
       out.push(

@@ -15,8 +15,10 @@ export type ModelSource =
       readonly file?: string;
       /** The ModelPack artifact of this revision, as the stack file pins it (the bytes come from it, not the Hub). */
       readonly oci?: ImageRef;
-      /** Globs selecting the files the model store fetches. */
+      /** Globs selecting the files the model store fetches; each must match at least one file. */
       readonly files: readonly string[];
+      /** Globs fetched when present (the defaults' tokenizer and template files, which not every repository has). */
+      readonly optionalFiles: readonly string[];
     }
   | { readonly kind: "pvc"; readonly claimName: string; readonly path: string };
 

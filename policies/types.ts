@@ -22,6 +22,10 @@ export const RULE_IDS = [
   "pod-security",
   "network-policy-coverage",
   "pdb-coverage",
+  "model-source-pinned",
+  "no-download-at-start",
+  "autoscaler-metric-exported",
+  "autoscaled-has-pdb",
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 

@@ -7,6 +7,7 @@ import {
   parseEndpoint,
   parseEngine,
   parseEnvironment,
+  parseInferencePool,
   parseModelName,
   parseNamespace,
   parseServedModelName,
@@ -26,13 +27,14 @@ interface EntryRow {
   managed_by: ManagedBy;
   disabled_by: DisabledBy | null;
   last_health_check_at: Date | null;
+  inference_pool: string | null;
   created_at: Date;
   updated_at: Date;
 }
 
 const COLUMNS = `id::text AS id, model_name, engine, served_model_name, image_digest, deployment_endpoint,
   deployment_status, deployment_environment, deployment_namespace, managed_by, disabled_by, last_health_check_at,
-  created_at, updated_at`;
+  inference_pool, created_at, updated_at`;
 
 function toEntry(row: EntryRow): RegistryEntry {
   return {
@@ -48,6 +50,7 @@ function toEntry(row: EntryRow): RegistryEntry {
     managedBy: row.managed_by,
     disabledBy: row.disabled_by,
     lastHealthCheckAt: row.last_health_check_at,
+    inferencePool: row.inference_pool,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -159,6 +162,8 @@ export interface RegisterArgs {
   readonly imageDigest?: string | null;
   /** @default - the model name */
   readonly servedModelName?: string;
+  /** The InferencePool serving the model, in `namespace`. @default null - no pool recorded */
+  readonly inferencePool?: string | null;
 }
 
 /**
@@ -176,6 +181,7 @@ export async function registerModel(client: ClientBase, args: RegisterArgs): Pro
     namespace: parseNamespace(args.namespace),
     digest: parseDigest(args.imageDigest ?? null),
     served: parseServedModelName(args.servedModelName ?? modelName),
+    pool: parseInferencePool(args.inferencePool ?? null),
   };
   return inTransaction(client, async () => {
     const row = await lockedRow(client, modelName, environment);
@@ -183,9 +189,9 @@ export async function registerModel(client: ClientBase, args: RegisterArgs): Pro
       const { rows } = await client.query<EntryRow>(
         `INSERT INTO model_registry_entries
            (model_name, deployment_environment, engine, served_model_name, image_digest, deployment_endpoint,
-            deployment_namespace, deployment_status, managed_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'ready', 'manual') RETURNING ${COLUMNS}`,
-        [modelName, environment, values.engine, values.served, values.digest, values.endpoint, values.namespace],
+            deployment_namespace, inference_pool, deployment_status, managed_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ready', 'manual') RETURNING ${COLUMNS}`,
+        [modelName, environment, values.engine, values.served, values.digest, values.endpoint, values.namespace, values.pool],
       );
       return { entry: toEntry(rows[0] as EntryRow), changed: true };
     }
@@ -199,7 +205,7 @@ export async function registerModel(client: ClientBase, args: RegisterArgs): Pro
     const { rows } = await client.query<EntryRow>(
       `UPDATE model_registry_entries SET
          engine = $2, served_model_name = $3, image_digest = $4, deployment_endpoint = $5, deployment_namespace = $6,
-         managed_by = 'manual',
+         managed_by = 'manual', inference_pool = $9,
          deployment_status = $7, disabled_by = $8,
          last_health_check_at = CASE WHEN deployment_endpoint = $5 THEN last_health_check_at END
        WHERE id = $1 RETURNING ${COLUMNS}`,
@@ -212,6 +218,7 @@ export async function registerModel(client: ClientBase, args: RegisterArgs): Pro
         values.namespace,
         keepDisabled ? "disabled" : "ready",
         keepDisabled ? "operator" : null,
+        values.pool,
       ],
     );
     const entry = toEntry(rows[0] as EntryRow);

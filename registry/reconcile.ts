@@ -9,7 +9,7 @@ export interface ReconcileResult {
   readonly environment: Environment;
   /** Entries inserted (new in this environment). */
   readonly inserted: readonly string[];
-  /** Existing entries whose engine, served name, digest, endpoint, namespace, owner or status changed. */
+  /** Existing entries whose engine, served name, digest, endpoint, namespace, inference pool, owner or status changed. */
   readonly updated: readonly string[];
   /** Stack-managed entries of this environment that left the stack and are now `disabled`. */
   readonly disabled: readonly string[];
@@ -29,7 +29,8 @@ const NEW_STATUS = "CASE WHEN e.disabled_by = 'operator' THEN 'disabled' ELSE 'r
 /**
  * Builds the reconcile statements for `environment` with every value quoted by `quoteLiteral`. Desired entries are
  * sorted by model name, so the same set gives the same bytes whatever order it came in. Semantics:
- * - each desired model is upserted as `ready` with its engine, served name, digest, endpoint and namespace, owned
+ * - each desired model is upserted as `ready` with its engine, served name, digest, endpoint, namespace and
+ *   InferencePool (null when the stack publishes none), owned
  *   by the stack, its health timestamp set to now (the Job runs once the Deployment is ready, whose readiness probe
  *   is the same /health the health checker calls). An entry an operator disabled stays disabled, with its facts
  *   updated. A manual entry of the same name is taken over by the stack. Rows already equal are not written.
@@ -46,12 +47,12 @@ export function reconcileStatements(desired: readonly DesiredEntry[], environmen
       : [
           "INSERT INTO model_registry_entries AS e",
           "  (model_name, deployment_environment, engine, served_model_name, image_digest, deployment_endpoint,",
-          "   deployment_namespace, deployment_status, managed_by, last_health_check_at)",
+          "   deployment_namespace, inference_pool, deployment_status, managed_by, last_health_check_at)",
           "VALUES",
           entries
             .map(
               (entry) =>
-                `  (${[entry.modelName, env, entry.engine, entry.servedModelName, entry.imageDigest, entry.endpoint, entry.namespace]
+                `  (${[entry.modelName, env, entry.engine, entry.servedModelName, entry.imageDigest, entry.endpoint, entry.namespace, entry.inferencePool ?? null]
                   .map(quoteLiteral)
                   .join(", ")}, 'ready', 'stack', now())`,
             )
@@ -62,14 +63,15 @@ export function reconcileStatements(desired: readonly DesiredEntry[], environmen
           "  image_digest = EXCLUDED.image_digest,",
           "  deployment_endpoint = EXCLUDED.deployment_endpoint,",
           "  deployment_namespace = EXCLUDED.deployment_namespace,",
+          "  inference_pool = EXCLUDED.inference_pool,",
           "  managed_by = 'stack',",
           `  deployment_status = ${NEW_STATUS},`,
           "  disabled_by = CASE WHEN e.disabled_by = 'operator' THEN 'operator' END,",
           "  last_health_check_at = CASE WHEN e.disabled_by = 'operator' THEN e.last_health_check_at ELSE now() END",
           "WHERE (e.engine, e.served_model_name, e.image_digest, e.deployment_endpoint, e.deployment_namespace,",
-          "       e.managed_by, e.deployment_status)",
+          "       e.inference_pool, e.managed_by, e.deployment_status)",
           "  IS DISTINCT FROM (EXCLUDED.engine, EXCLUDED.served_model_name, EXCLUDED.image_digest,",
-          `       EXCLUDED.deployment_endpoint, EXCLUDED.deployment_namespace, 'stack', ${NEW_STATUS})`,
+          `       EXCLUDED.deployment_endpoint, EXCLUDED.deployment_namespace, EXCLUDED.inference_pool, 'stack', ${NEW_STATUS})`,
           "RETURNING model_name, (xmax = 0) AS inserted;",
         ].join("\n");
   const disable = [

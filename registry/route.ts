@@ -8,11 +8,11 @@ import { DEFAULT_STALE_AFTER_SECONDS } from "../config/limits.js";
 export { DEFAULT_STALE_AFTER_SECONDS };
 
 /**
- * The router's statement: the endpoint of a ready, freshly checked model, or no row. Parameters: $1 model name,
- * $2 environment, $3 freshness threshold in seconds. Served by the partial index
- * `model_registry_entries_routable_idx` through the `routable_models` view.
+ * The router's statement: the endpoint of a ready, freshly checked model, and the InferencePool serving it (NULL
+ * when none), or no row. Parameters: $1 model name, $2 environment, $3 freshness threshold in seconds. Served by the
+ * partial index `model_registry_entries_routable_idx` through the `routable_models` view.
  */
-export const ROUTER_QUERY = `SELECT deployment_endpoint FROM routable_models
+export const ROUTER_QUERY = `SELECT deployment_endpoint, inference_pool FROM routable_models
 WHERE model_name = $1 AND deployment_environment = $2
   AND last_health_check_at >= now() - make_interval(secs => $3)`;
 
@@ -20,7 +20,12 @@ WHERE model_name = $1 AND deployment_environment = $2
 export type RouteFailureReason = "unknown" | "stale" | Exclude<DeploymentStatus, "ready">;
 
 export type RouteResult =
-  | { readonly ok: true; readonly endpoint: string }
+  | {
+      readonly ok: true;
+      readonly endpoint: string;
+      /** The InferencePool serving the model, in its namespace; absent when the stack publishes none. */
+      readonly inferencePool?: string;
+    }
   | { readonly ok: false; readonly reason: RouteFailureReason; readonly detail: string };
 
 export interface RouteOptions {
@@ -31,13 +36,14 @@ export interface RouteOptions {
 interface RouteRow {
   deployment_status: DeploymentStatus;
   deployment_endpoint: string;
+  inference_pool: string | null;
   disabled_by: DisabledBy | null;
   checked: boolean;
   fresh: boolean;
   age_seconds: number | null;
 }
 
-const LOOKUP = `SELECT deployment_status, deployment_endpoint, disabled_by,
+const LOOKUP = `SELECT deployment_status, deployment_endpoint, inference_pool, disabled_by,
   last_health_check_at IS NOT NULL AS checked,
   COALESCE(last_health_check_at >= now() - make_interval(secs => $3), false) AS fresh,
   floor(extract(epoch FROM now() - last_health_check_at))::int AS age_seconds
@@ -68,7 +74,9 @@ export async function route(
   const status = row.deployment_status;
   switch (status) {
     case "ready":
-      if (row.fresh) return { ok: true, endpoint: row.deployment_endpoint };
+      if (row.fresh) {
+        return { ok: true, endpoint: row.deployment_endpoint, ...(row.inference_pool === null ? {} : { inferencePool: row.inference_pool }) };
+      }
       return {
         ok: false,
         reason: "stale",

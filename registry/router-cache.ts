@@ -24,7 +24,12 @@ export type RouterCacheFailureReason = RouteFailureReason | "unavailable";
 
 /** What a router answers for a model: its endpoint, or the HTTP status and JSON body to send back. */
 export type RouterCacheLookup =
-  | { readonly ok: true; readonly endpoint: string }
+  | {
+      readonly ok: true;
+      readonly endpoint: string;
+      /** The InferencePool serving the model (in its namespace), to hand to a Gateway; absent when none is published. */
+      readonly inferencePool?: string;
+    }
   | {
       readonly ok: false;
       /** 404 for a model the environment does not have; 503 for one it has but cannot route to now. */
@@ -71,6 +76,7 @@ export interface RouterCacheOptions {
 interface CachedEntry {
   readonly status: DeploymentStatus;
   readonly endpoint: string;
+  readonly inferencePool: string | null;
   readonly disabledBy: DisabledBy | null;
   /** When the last health check happened, on this process's monotonic clock (ms), or null when never checked. */
   readonly checkedAt: number | null;
@@ -80,13 +86,14 @@ interface EntryRow {
   model_name: string;
   deployment_status: DeploymentStatus;
   deployment_endpoint: string;
+  inference_pool: string | null;
   disabled_by: DisabledBy | null;
   age_ms: number | null;
 }
 
 // The age of the last health check is computed by the server (its own clock against its own timestamp) and turned
 // into a local monotonic time on arrival, so clock skew between router and database does not matter.
-const COLUMNS = `model_name, deployment_status, deployment_endpoint, disabled_by,
+const COLUMNS = `model_name, deployment_status, deployment_endpoint, inference_pool, disabled_by,
   CASE WHEN last_health_check_at IS NULL THEN NULL -- greatest() would turn a NULL into 0: "checked just now"
        ELSE CAST(greatest(0, extract(epoch FROM now() - last_health_check_at) * 1000) AS float8) END AS age_ms
 FROM model_registry_entries`;
@@ -276,7 +283,9 @@ export class RouterCache {
     switch (status) {
       case "ready": {
         const ageMs = entry.checkedAt === null ? null : performance.now() - entry.checkedAt;
-        if (ageMs !== null && ageMs <= this.staleAfterSeconds * 1000) return { ok: true, endpoint: entry.endpoint };
+        if (ageMs !== null && ageMs <= this.staleAfterSeconds * 1000) {
+          return { ok: true, endpoint: entry.endpoint, ...(entry.inferencePool === null ? {} : { inferencePool: entry.inferencePool }) };
+        }
         const detail =
           ageMs === null
             ? `${name} has never been health-checked; run \`modelfleet registry health\` or wait for the health checker`
@@ -316,6 +325,7 @@ export class RouterCache {
     return {
       status: row.deployment_status,
       endpoint: row.deployment_endpoint,
+      inferencePool: row.inference_pool,
       disabledBy: row.disabled_by,
       checkedAt: row.age_ms === null ? null : receivedAt - row.age_ms,
     };

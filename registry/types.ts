@@ -37,6 +37,8 @@ export interface RegistryEntry {
   readonly managedBy: ManagedBy;
   readonly disabledBy: DisabledBy | null;
   readonly lastHealthCheckAt: Date | null;
+  /** The InferencePool serving the entry, in its namespace (migration 0004); null when none is published. */
+  readonly inferencePool: string | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -54,4 +56,9 @@ export interface DesiredEntry {
   readonly endpoint: string;
   /** Kubernetes namespace the model runs in. */
   readonly namespace: string;
+  /**
+   * The Gateway API InferencePool that serves the model, in `namespace` (`gateway.inferencePool: true`).
+   * @default null - the stack publishes no pool
+   */
+  readonly inferencePool?: string | null;
 }

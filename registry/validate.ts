@@ -1,5 +1,6 @@
 import { ENVIRONMENTS, isEnvironment } from "../config/environments.js";
 import { preview } from "../config/limits.js";
+import { holdsCredential } from "../config/problems.js";
 import { RegistryError } from "./errors.js";
 import { DEPLOYMENT_STATUSES, ENGINES } from "./types.js";
 import type { DeploymentStatus, DesiredEntry, Engine, Environment } from "./types.js";
@@ -17,6 +18,8 @@ const ENDPOINT = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9.]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa
 export const REGISTRY_LIMITS = {
   /** Model names and namespaces are DNS labels. */
   nameMaxLength: 63,
+  /** InferencePool names: Kubernetes object names (DNS subdomains). */
+  objectNameMaxLength: 253,
   /** `host:port`: a DNS name (≤ 253) plus `:` and a 5-digit port. */
   endpointMaxLength: 259,
   /** Free-text served model name (`org/Model-8B`). */
@@ -33,8 +36,12 @@ export const REGISTRY_LIMITS = {
   migrateDownCount: { min: 1, max: 100 },
 } as const;
 
-/** Shows a received value in a message: quoted, cut at 40 characters with "…(N chars)", control characters escaped. */
+/**
+ * Shows a received value in a message: quoted, cut at 40 characters with "…(N chars)", control characters escaped; a
+ * value that looks like a credential is described, never shown (a token pasted into the wrong flag).
+ */
 export function showValue(value: unknown): string {
+  if (holdsCredential(value)) return "(not shown: it looks like a credential)";
   return preview(typeof value === "string" ? value : String(value));
 }
 
@@ -101,6 +108,18 @@ export function parseServedModelName(value: unknown): string {
   throw new RegistryError("input", `served model name ${showValue(value)} must be 1 to ${REGISTRY_LIMITS.servedNameMaxLength} characters without NUL`);
 }
 
+const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+
+/** An InferencePool name (a Kubernetes object name: DNS subdomain, at most 253 characters), or null for none. */
+export function parseInferencePool(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "string" && value.length <= REGISTRY_LIMITS.objectNameMaxLength && DNS_SUBDOMAIN.test(value)) return value;
+  throw new RegistryError(
+    "input",
+    `inference pool ${showValue(value)} is not a Kubernetes object name (lower-case letters, digits, "-" and ".", at most 253 characters, e.g. qwen3-production)`,
+  );
+}
+
 /** `--stale-after` / `staleAfterSeconds`: whole seconds, 1 to 86400. */
 export function parseStaleAfterSeconds(value: unknown, flag = "--stale-after"): number {
   return parseBoundedInteger(flag, value, REGISTRY_LIMITS.staleAfterSeconds, "seconds");
@@ -119,6 +138,7 @@ export function parseDesiredEntries(desired: readonly DesiredEntry[]): readonly 
       ["imageDigest", () => parseDigest(entry.imageDigest)],
       ["endpoint", () => parseEndpoint(entry.endpoint)],
       ["namespace", () => parseNamespace(entry.namespace)],
+      ["inferencePool", () => parseInferencePool(entry.inferencePool)],
     ];
     for (const [field, check] of checks) {
       try {

@@ -8,6 +8,7 @@ import { OfflineBundle } from "../components/offline/offline-bundle.js";
 import { RegistryDatabase } from "../components/registry/registry-database.js";
 import { registerObjects } from "../components/shared/register.js";
 import { buildNamespaceObjects } from "../components/stack/stack-objects.js";
+import { buildSharedStoreObjects } from "../components/models/store.js";
 import type { ResolvedModel, StackConfig } from "../config/types.js";
 import type { StackSecrets } from "./pulumi-config.js";
 
@@ -33,6 +34,9 @@ export function defineStack(config: StackConfig, secrets: StackSecrets): StackOu
   const inNamespace = [...registerObjects(namespaceObjects.filter((o) => o.kind !== "Namespace"), { prefix: config.namespace, dependsOn: namespace }).values()];
   const namespaceResources = [...namespace, ...inNamespace];
   const dependsOn: pulumi.Resource[] = namespaceResources;
+  // The shared model claim: nothing waits for it, because a WaitForFirstConsumer claim binds only once the download
+  // Jobs that mount it exist (docs/model-initialization.md).
+  registerObjects(buildSharedStoreObjects(config), { prefix: config.namespace, dependsOn: namespace });
   const models = new Map<string, ModelComponent<ResolvedModel>>();
   for (const model of config.models) {
     const common = {

@@ -15,7 +15,10 @@ import { ResourceQuota } from "kubernetes-models/v1/ResourceQuota";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { objectRef, type K8sObject } from "../components/shared/k8s-object.js";
+import { HTTPRoute, InferencePool } from "./schemas/gateway.js";
+import { ScaledObject } from "./schemas/keda.js";
 
 interface Validatable {
   validate(): void;
@@ -49,6 +52,10 @@ const MODELS: Readonly<Record<string, ModelClass>> = {
   "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
   "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
   "argoproj.io/v1alpha1/Application": Application,
+  "autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
+  "keda.sh/v1alpha1/ScaledObject": ScaledObject,
+  "inference.networking.k8s.io/v1/InferencePool": InferencePool,
+  "gateway.networking.k8s.io/v1/HTTPRoute": HTTPRoute,
 } as unknown as Record<string, ModelClass>;
 
 /** One object that does not match its schema: which object, which field, what is wrong. */

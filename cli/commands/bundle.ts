@@ -116,8 +116,8 @@ export async function runBundleCreate(o: BundleCreateCliOptions, io: BundleCliIo
     };
     const result = await createBundle(options);
     const bytes = result.manifest.files.reduce((sum, f) => sum + f.size, 0);
-    if (o.json) io.stdout(`${JSON.stringify({ result: { dir: result.dir, files: result.manifest.files.length, bytes, images: result.manifest.images, archive: result.archive } })}\n`);
-    else io.stdout(`Created ${result.dir}: ${result.manifest.images.length} images, ${result.manifest.models.length} models, ${result.manifest.database ? "a database dump, " : ""}${result.manifest.files.length} files, ${human(bytes)}${result.archive.length ? `; archive: ${result.archive.join(", ")}` : ""}\n`);
+    if (o.json) io.stdout(`${JSON.stringify({ result: { dir: result.dir, files: result.manifest.files.length, bytes, images: result.manifest.images, modelArtifacts: result.manifest.modelArtifacts ?? [], archive: result.archive } })}\n`);
+    else io.stdout(`Created ${result.dir}: ${result.manifest.images.length} images, ${result.manifest.models.length} model folders/files, ${(result.manifest.modelArtifacts ?? []).length} model artifacts, ${result.manifest.database ? "a database dump, " : ""}${result.manifest.files.length} files, ${human(bytes)}${result.archive.length ? `; archive: ${result.archive.join(", ")}` : ""}\n`);
   });
 }
 
@@ -145,6 +145,7 @@ export async function runBundleVerify(path: string, o: BundleVerifyCliOptions, i
 export async function runBundleLoad(path: string, o: BundleLoadCliOptions, io: BundleCliIo): Promise<void> {
   return reportBundleErrors(io, async () => {
     if (o.skipVerify && o.dryRun) throw new BundleError("input", "--dry-run verifies the bundle; drop --skip-verify");
+    if (o.model?.length && !o.modelsTarget) throw new BundleError("input", `--model ${o.model.join(", ")} selects model files for --models-target; add --models-target <dir> (the mounted store claim) or drop --model`);
     if (o.modelsTarget) assertWritableOutDir(o.modelsTarget, { flag: "--models-target" });
     if (knownDbUrl(o.dbUrl)) assertWritableOutDir(o.backupDir, { flag: "--backup-dir" });
     const trust = o.skipVerify ? undefined : await trustPolicy(o, "load");
@@ -154,6 +155,7 @@ export async function runBundleLoad(path: string, o: BundleLoadCliOptions, io: B
       insecure: o.insecure === true,
       ...(trust ? { trust } : {}),
       ...(o.modelsTarget ? { modelsTarget: o.modelsTarget } : {}),
+      ...(o.model?.length ? { modelNames: o.model } : {}),
       ...(o.dbUrl ? { dbUrl: o.dbUrl, dbMode: o.dbMode, backupDir: o.backupDir } : {}),
     };
     if (o.dryRun) {
@@ -173,6 +175,11 @@ export async function runBundleLoad(path: string, o: BundleLoadCliOptions, io: B
     }
     if (result.verified) io.stdout(`verified: ${signatureLine(result.signature)}\n`);
     for (const image of result.images) io.stdout(`${image.verified ? "ok" : "MISSING"}  ${image.name.padEnd(9)} ${image.action.padEnd(8)} ${image.target}\n`);
+    for (const model of result.modelArtifacts) io.stdout(`${model.verified ? "ok" : "MISSING"}  model ${model.name} ${model.action} ${model.target}\n`);
+    for (const folder of result.modelFolders) {
+      const how = folder.action === "written" ? "installed, every file verified" : folder.action === "present" ? "already there with the same manifest, every file verified" : "left out of this differential bundle, checked at the site";
+      io.stdout(`model ${folder.name}: ${folder.folder}: ${how}\n`);
+    }
     if (result.models.length) io.stdout(`models: ${result.models.length} files copied to ${o.modelsTarget} and re-checked\n`);
     if (result.database) {
       io.stdout(`database: restored (${o.dbMode}); backup of the previous state: ${result.database.backup}\n`);
@@ -186,11 +193,17 @@ export async function runBundleLoad(path: string, o: BundleLoadCliOptions, io: B
 function printPlan(io: CliIo, plan: LoadPlan): void {
   io.stdout(`dry run: nothing was changed. ${plan.source} verifies; ${signatureLine(plan.signature)}\n`);
   io.stdout(`registry ${plan.registry.host}: ${plan.registry.reachable ? "reachable" : "NOT reachable"} (${plan.registry.detail})\n`);
-  for (const image of plan.images) io.stdout(`${image.action === "push" ? "would push" : image.action === "present" ? "present   " : "unknown   "}  ${image.name.padEnd(9)} ${image.target}\n`);
+  const verb = (action: "push" | "present" | "unknown") => (action === "push" ? "would push" : action === "present" ? "present   " : "unknown   ");
+  for (const image of plan.images) io.stdout(`${verb(image.action)}  ${image.name.padEnd(9)} ${image.target}\n`);
+  for (const model of plan.modelArtifacts) io.stdout(`${verb(model.action)}  model ${model.name} ${model.target}\n`);
   if (plan.models) {
     const m = plan.models;
     io.stdout(`models: would copy ${m.files - m.same} of ${m.files} files (${human(m.bytes)} in all) to ${m.target}${m.targetExists ? "" : " (does not exist)"}; ${m.same} already there with the same content\n`);
     for (const conflict of m.conflicts) io.stdout(`conflict: ${m.target}/${conflict} exists with other content; the load would overwrite it\n`);
+    for (const f of m.folders) {
+      const what = f.action === "write" ? "would install" : f.action === "present" ? "present" : f.action === "base" ? "left out (the site has it)" : "CONFLICT";
+      io.stdout(`model ${f.name}: ${f.folder}: ${what}${f.detail ? ` (${f.detail})` : ""}\n`);
+    }
   }
   if (plan.database) io.stdout(`database: would restore (${plan.database.mode}) the dump of PostgreSQL ${plan.database.dumpServerVersion}; target ${plan.database.reachable ? plan.database.detail : "NOT reachable"}; a backup is taken first\n`);
   for (const missing of plan.missing) io.stdout(`missing: ${missing}\n`);

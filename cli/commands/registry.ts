@@ -191,6 +191,7 @@ function entryJson(entry: RegistryEntry): Record<string, unknown> {
     namespace: entry.namespace,
     managedBy: entry.managedBy,
     disabledBy: entry.disabledBy,
+    inferencePool: entry.inferencePool ?? null,
     lastHealthCheckAt: entry.lastHealthCheckAt?.toISOString() ?? null,
     createdAt: entry.createdAt.toISOString(),
     updatedAt: entry.updatedAt.toISOString(),

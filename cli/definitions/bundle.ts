@@ -32,6 +32,7 @@ export interface BundleLoadCliOptions extends TrustCliOptions {
   readonly skipVerify?: boolean;
   readonly dryRun?: boolean;
   readonly modelsTarget?: string;
+  readonly model?: string[];
   readonly dbUrl?: string;
   readonly dbMode: "merge" | "replace";
   readonly backupDir: string;
@@ -57,7 +58,7 @@ export function bundleCommand(io: BundleCliIo = bundleIo()): Command {
     .requiredOption("--stack <name>", "stack to bundle (Pulumi.<name>.yaml)")
     .requiredOption("--out <dir>", "bundle folder to create (must not exist)")
     .option("--stack-file <path>", "stack file to read instead of Pulumi.<stack>.yaml")
-    .option("--models-dir <dir>", "folder holding the stack's model files (docs/offline-deployment.md)")
+    .option("--models-dir <dir>", "folder holding the model store folders <owner>--<name>/<revision>/ (with modelfleet-manifest.json) and pvc models' files; required for an offline stack (docs/offline-deployment.md)")
     .option("--db-url <url>", `registry database to dump (default: $${DB_URL_ENV} if set); never printed`)
     .option("--source-registry <host:port>", "pull the images from this mirror instead of their own registries")
     .addOption(insecureOption())
@@ -94,7 +95,8 @@ export function bundleCommand(io: BundleCliIo = bundleIo()): Command {
     .addOption(insecureOption())
     .option("--skip-verify", "load without verifying first (loudly reported; never do this with a bundle you did not just verify)")
     .option("--dry-run", "verify, then print what would be pushed, copied and restored, conflicts and missing site prerequisites; change nothing")
-    .option("--models-target <dir>", "copy the model files here (e.g. a mounted model PVC) and re-check them")
+    .option("--models-target <dir>", "the mounted model store claim: install each model folder at <dir>/<owner>--<name>/<revision>/ (verified; one already there is checked and left), copy pvc models' files")
+    .option("--model <name>", "with --models-target: only this model's files (repeatable), e.g. one per-model claim at a time", collect)
     .option("--db-url <url>", "restore the bundle's database dump into this database; never printed")
     .addOption(dbModeOption("restore mode (as db restore --db-mode)").default("merge"))
     .option("--backup-dir <dir>", "where the pre-restore backup goes", "modelfleet-backups")

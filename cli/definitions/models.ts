@@ -1,6 +1,13 @@
 import { Command } from "commander";
 import { processIo, type CliIo } from "../io.js";
 
+export interface ModelsFetchOptions {
+  stackFile?: string;
+  stack: string;
+  to: string;
+  only?: string[];
+  insecure?: boolean;
+}
 export interface ModelsPackOptions {
   layout: string;
   tag?: string;
@@ -28,6 +35,19 @@ export function modelsCommand(io: CliIo = processIo()): Command {
     .description("Model weights as OCI artifacts: pack a model folder (with its modelfleet-manifest.json), push, pull by digest, unpack (docs/models.md)")
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   const load = () => import("../commands/models.js");
+  models
+    .command("fetch")
+    .description(
+      "Fetch every model of a stack into <to>/<owner>--<name>/<revision>/ with the download Job's own script (pinned revision or oci digest, every byte verified, the manifest written last): the folder `bundle create --models-dir` reads",
+    )
+    .requiredOption("--stack <name>", "stack whose models to fetch (Pulumi.<stack>.yaml)")
+    .option("--stack-file <file>", "stack file (default: Pulumi.<stack>.yaml in the current folder)")
+    .requiredOption("--to <root>", "model store root to fill (created if missing); a complete folder is verified and left")
+    .option("--only <models...>", "fetch only these models (by name)")
+    .option("--insecure", "plain HTTP for oci-pinned models (a loopback or lab registry)")
+    .addHelpText("after", "\nHF_TOKEN (gated repositories) and HF_ENDPOINT (a mirror) are read from the environment; the token is never printed.")
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action(async (o: ModelsFetchOptions) => (await load()).runModelsFetch(o, io));
   models
     .command("pack")
     .description("Pack a model folder into an OCI image layout: one uncompressed layer per file, digests checked against the manifest; prints the artifact's digest")

@@ -2,6 +2,7 @@ import { SERVICE_PORT } from "../../config/resolve.js";
 import type { ResolvedLlamaCppModel, StackContext } from "../../config/types.js";
 import { contractForBuild, hasFlag, type EngineContract } from "../../config/engines/index.js";
 import { MOUNTS, SECRET_KEYS, type EngineContainer } from "./engine-container.js";
+import { localModelDir, readsLocalCopy } from "../models/paths.js";
 
 /**
  * The origin llama-server is given when the stack allows none: `.invalid` can never resolve (RFC 2606), so no page
@@ -11,15 +12,18 @@ import { MOUNTS, SECRET_KEYS, type EngineContainer } from "./engine-container.js
 export const NO_CROSS_ORIGIN = "https://no-cross-origin.invalid";
 
 /**
- * Where the GGUF file is read from: the model claim, or for a Hugging Face source the cache volume, downloaded there
- * by llama-server from a revision-pinned URL. The local `-m` path is what keeps llama-server out of router mode:
- * with `--model-url` alone its model path is empty and it serves no model (see config/engines/llamacpp-b11206.ts).
+ * Where the GGUF file is read from: the user's claim; the model's folder in the store or image volume
+ * (components/models/paths.ts); or, only when the stack downloads at start (`modelStore.mode: off`), the cache volume,
+ * downloaded there by llama-server from a revision-pinned URL. The local `-m` path is what keeps llama-server out of
+ * router mode: with `--model-url` alone its model path is empty and it serves no model (config/engines/llamacpp-b11206.ts).
  */
 export function llamaCppModelFiles(model: ResolvedLlamaCppModel): { readonly path: string; readonly url?: string } {
   const s = model.source;
   if (s.kind === "pvc") return { path: `${MOUNTS.models}/${s.path}` };
   // Config rules require source.file for llama.cpp; resolve/<commit>/<file> pins the exact bytes (a branch would drift).
   const file = s.file ?? "model.gguf";
+  const local = localModelDir(model);
+  if (local !== undefined) return { path: `${local}/${file}` };
   return { path: `${MOUNTS.cache}/${file}`, url: `https://huggingface.co/${s.repo}/resolve/${s.revision}/${file}` };
 }
 
@@ -30,8 +34,8 @@ export function llamaCppCorsOrigin(ctx: StackContext): string {
 
 /**
  * `llama-server` with every setting explicit, limited to the flags the pinned build's contract has.
- * - always `-m <local path>`; with a Hugging Face source also `--model-url` (download to that path), and
- *   `--offline` in an offline stack;
+ * - always `-m <local path>`; only when the stack downloads at start also `--model-url` (download to that path);
+ *   `--offline` for a store or image-volume copy and in an offline stack;
  * - `ctxSize` is the context per request: llama-server splits `--ctx-size` across `--parallel` slots, so it gets
  *   ctxSize × parallel (both shown in the ConfigMap);
  * - CORS closed: `--cors-origins <the stack's one origin>` and `--no-cors-credentials` (its defaults are `*` with
@@ -59,7 +63,7 @@ export function llamaCppContainer(model: ResolvedLlamaCppModel, ctx: StackContex
     ...(apiKeyFile === undefined ? [] : ["--api-key-file", apiKeyFile]),
     ...(has(contract.cors.originsFlag) ? [contract.cors.originsFlag, origin] : []),
     ...(contract.cors.credentialsOffFlag !== undefined && has(contract.cors.credentialsOffFlag) ? [contract.cors.credentialsOffFlag] : []),
-    ...(offline && has("--offline") ? ["--offline"] : []),
+    ...((offline || readsLocalCopy(model)) && has("--offline") ? ["--offline"] : []),
   ];
   return {
     command: [...contract.command],
@@ -68,7 +72,8 @@ export function llamaCppContainer(model: ResolvedLlamaCppModel, ctx: StackContex
       HOME: MOUNTS.home,
       LLAMA_CACHE: `${MOUNTS.cache}/llama.cpp`,
     },
-    secretEnv: ctx.hfToken && !offline ? { HF_TOKEN: SECRET_KEYS.hfToken } : {},
+    // The token is for llama-server's own download; an engine reading a local copy never gets it.
+    secretEnv: ctx.hfToken && !offline && !readsLocalCopy(model) ? { HF_TOKEN: SECRET_KEYS.hfToken } : {},
     ...(apiKeyFile === undefined ? {} : { apiKeyFile }),
     // /health answers 503 until the model is loaded and needs no API key (config/engines/llamacpp-b11206.ts, readiness).
     readinessPath: contract.readiness.ready,
@@ -79,6 +84,7 @@ export function llamaCppContainer(model: ResolvedLlamaCppModel, ctx: StackContex
       engineVersion: contract.version,
       model: files.path,
       ...(files.url === undefined ? {} : { modelUrl: files.url }),
+      delivery: model.delivery.kind,
       servedModelName: model.servedModelName,
       ctxSize: String(l.ctxSize),
       ctxSizeTotal: String(ctxSizeTotal),

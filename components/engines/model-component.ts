@@ -7,6 +7,12 @@ import { registerObjects } from "../shared/register.js";
 import { progressDeadlineSeconds } from "../../config/startup-budget.js";
 import { credentialsSecretName, SECRET_KEYS } from "./engine-container.js";
 import { buildModelObjects } from "./model-objects.js";
+import { fetchConfigMapName, fetchDeadlineSeconds, fetchServiceAccountName } from "../models/store.js";
+
+/** Minutes Pulumi waits for a download Job: its own deadline plus scheduling and image pull. */
+function fetchTimeoutMinutes(model: ResolvedModel): string {
+  return `${Math.ceil(fetchDeadlineSeconds(model) / 60) + 10}m`;
+}
 
 /** What both engine components take; each narrows `model` to its engine. */
 export interface ModelArgs<M extends ResolvedModel> {
@@ -45,7 +51,7 @@ export function registerModel<M extends ResolvedModel>(
   if (stack.apiKey !== "none" && args.apiKey === undefined) {
     throw new Error(`model ${model.name}: the ${stack.environment} stack requires an API key, but none was passed to the component`);
   }
-  const objects = buildModelObjects(model, stack);
+  const objects = buildModelObjects(model, stack, { target: "pulumi" });
   const secretData: Record<string, pulumi.Input<string>> = {};
   if (stack.apiKey !== "none" && args.apiKey !== undefined) secretData[SECRET_KEYS.apiKey] = pulumi.secret(args.apiKey);
   if (args.hfToken !== undefined) secretData[SECRET_KEYS.hfToken] = pulumi.secret(args.hfToken);
@@ -63,17 +69,50 @@ export function registerModel<M extends ResolvedModel>(
       ),
     );
   }
-  const registered = registerObjects(objects, {
-    prefix: name,
-    parent: component,
-    dependsOn: [...(args.dependsOn ?? []), ...secrets],
-    // A rollout may take the whole startup budget plus scheduling before Kubernetes calls it failed.
-    customTimeouts: (obj) => {
-      if (obj.kind !== "Deployment") return undefined;
-      const minutes = `${Math.ceil(progressDeadlineSeconds(model.startupBudgetSeconds) / 60) + 5}m`;
-      return { create: minutes, update: minutes };
+  const base = { parent: component, dependsOn: [...(args.dependsOn ?? []), ...secrets] };
+  // The model store's objects get their own name prefixes, so adding a store leaves the engine's resource names (and
+  // so their URNs) unchanged: `<name>-store-*` for the claim, ServiceAccount and script, `<name>-fetch-job` and
+  // `<name>-fetch-draft-job` for the Jobs (a new pin renames the Kubernetes Job, which Pulumi replaces in place).
+  const fetchName = fetchServiceAccountName(model.serviceName);
+  const isSetup = (o: K8sObject) =>
+    o.kind === "PersistentVolumeClaim" || (o.kind === "ServiceAccount" && o.metadata.name === fetchName) || (o.kind === "ConfigMap" && o.metadata.name === fetchConfigMapName(model.serviceName));
+  const jobs = objects.filter((o) => o.kind === "Job");
+  const setup = registerObjects(objects.filter(isSetup), { ...base, prefix: `${name}-store` });
+  const registered = new Map(setup);
+  const jobResources: pulumi.CustomResource[] = [];
+  for (const job of jobs) {
+    const draft = job.metadata.name.includes("-fetch-draft-");
+    // The Job waits for its ServiceAccount and script, not for the claim: Pulumi's claim await can wait for Bound, and
+    // a WaitForFirstConsumer claim is bound only once this Job's pod uses it.
+    const done = registerObjects([job], {
+      ...base,
+      dependsOn: [...base.dependsOn, ...[...setup].filter(([key]) => !key.startsWith("PersistentVolumeClaim/")).map(([, r]) => r)],
+      prefix: `${name}-fetch${draft ? "-draft" : ""}`,
+      // The provider waits for a Job to complete (10 minutes unless told): as long as the Job may run.
+      customTimeouts: () => ({ create: fetchTimeoutMinutes(model), update: fetchTimeoutMinutes(model) }),
+    });
+    for (const [key, resource] of done) {
+      registered.set(key, resource);
+      jobResources.push(resource);
+    }
+  }
+  const engine = registerObjects(
+    objects.filter((o) => !isSetup(o) && o.kind !== "Job"),
+    {
+      ...base,
+      prefix: name,
+      // A rollout may take the whole startup budget plus scheduling before Kubernetes calls it failed.
+      customTimeouts: (obj) => {
+        if (obj.kind !== "Deployment") return undefined;
+        const minutes = `${Math.ceil(progressDeadlineSeconds(model.startupBudgetSeconds) / 60) + 5}m`;
+        return { create: minutes, update: minutes };
+      },
+      // The engine starts only once its weights are in the store; an autoscaler owns an autoscaled model's replicas.
+      perObject: (obj) =>
+        obj.kind !== "Deployment" ? undefined : { dependsOn: jobResources, ...(model.autoscaling ? { ignoreChanges: ["spec.replicas"] } : {}) },
     },
-  });
+  );
+  for (const [key, resource] of engine) registered.set(key, resource);
   const deployment = registered.get(`Deployment/${model.serviceName}`);
   if (!deployment) throw new Error(`model ${model.name}: no Deployment was built`);
   const resources = new Map(registered);

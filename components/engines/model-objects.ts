@@ -12,6 +12,12 @@ import { serviceAccount } from "../shared/service-account.js";
 import { progressDeadlineSeconds, STARTUP_PROBE_PERIOD_SECONDS } from "../../config/startup-budget.js";
 import { credentialsSecretName, MOUNTS, SECRET_KEYS, settingsConfigMapName, type EngineContainer } from "./engine-container.js";
 import { llamaCppContainer } from "./llamacpp-container.js";
+import { MODEL_DELIVERY_ANNOTATION, MODEL_SOURCE_ANNOTATION, modelSourceAnnotation, OFFLINE_LABEL } from "../models/paths.js";
+import { buildModelStoreObjects, imageVolume } from "../models/store.js";
+import { engineDrain } from "../scaling/drain.js";
+import { autoscalerObjects } from "../scaling/autoscaler.js";
+import { endpointPickerPodLabels, gatewayIngressPeers, gatewayObjects } from "../gateway/inference-pool.js";
+import { contractForBuild } from "../../config/engines/index.js";
 import { vllmContainer } from "./vllm-container.js";
 
 export const ENGINE_CONTAINER_NAME = "engine";
@@ -19,8 +25,6 @@ export const GPU_RESOURCE = "nvidia.com/gpu";
 export const STARTUP_BUDGET_ANNOTATION = "modelfleet.dev/startup-budget-seconds";
 const HOME_SIZE_GIB = 1;
 const TMP_SIZE_GIB = 4;
-// Streaming responses get this long to finish after the pod is told to stop.
-const TERMINATION_GRACE_SECONDS = 60;
 
 export function engineContainer(model: ResolvedModel, ctx: StackContext): EngineContainer {
   return model.engine === "vllm" ? vllmContainer(model, ctx) : llamaCppContainer(model, ctx);
@@ -38,25 +42,42 @@ export function enginePodRequests(model: ResolvedModel, ctx: StackContext, engin
   return { cpu: model.cpu, memoryGiB: model.memoryGiB + engine.shmGiB, gpus: model.gpus };
 }
 
+/** Where the objects go: the two outputs differ only in who owns an autoscaled model's replica count. */
+export interface BuildModelOptions {
+  /**
+   * `yaml` (synth, GitOps): an autoscaled Deployment has no `spec.replicas`, so applying the YAML never resets what
+   * the autoscaler set. `pulumi`: it has `replicas = minReplicas` for the first create, and the component registers it
+   * with `ignoreChanges: ["spec.replicas"]`.
+   * @default "yaml"
+   */
+  readonly target?: "yaml" | "pulumi";
+}
+
 /**
- * Every Kubernetes object of one model, as plain JSON in a stable order: ServiceAccount, ConfigMap, Deployment,
- * Service, NetworkPolicy, then PodDisruptionBudget and ServiceMonitor when the environment asks for them. Pure: the same
- * model and context always give the same objects. The credentials Secret is not among them: only the Pulumi
- * component creates it, from Pulumi secrets.
+ * Every Kubernetes object of one model, as plain JSON in a stable order: first its model store objects (claim, the
+ * download Job's ServiceAccount and script ConfigMap, the Job, a draft's Job; components/models/store.ts) when its
+ * weights are delivered through a store, then ServiceAccount, ConfigMap, Deployment, Service, NetworkPolicy, then
+ * PodDisruptionBudget and ServiceMonitor when the environment asks for them. Pure: the same model and context always
+ * give the same objects. The credentials Secret is not among them: only the Pulumi component creates it, from Pulumi
+ * secrets. A stack's shared store claim is not either: `buildSharedStoreObjects` emits it once per stack.
  */
-export function buildModelObjects(model: ResolvedModel, ctx: StackContext): K8sObject[] {
+export function buildModelObjects(model: ResolvedModel, ctx: StackContext, options: BuildModelOptions = {}): K8sObject[] {
   const engine = engineContainer(model, ctx);
   // Only the Deployment and Service need cdk8s-plus; the others are plain JSON, which costs nothing to render.
   const workload = renderChart(ctx.namespace, (chart) => addEngineWorkload(chart, model, ctx, engine));
+  const target = options.target ?? "yaml";
   const objects = [
+    ...buildModelStoreObjects(model, ctx),
     serviceAccount(metadata(model, ctx)),
     settingsConfigMap(model, ctx, engine),
     ...workload,
     networkPolicy(model, ctx),
     ...(ctx.podDisruptionBudget && model.replicas > 1 ? [disruptionBudget(model, ctx)] : []),
     ...(ctx.monitoring.serviceMonitor ? [serviceMonitor(model, ctx)] : []),
+    ...autoscalerObjects(model, ctx),
+    ...gatewayObjects(model, ctx),
   ];
-  return objects.map((obj) => canonical(obj.kind === "Deployment" ? withGpuScheduling(obj, model, ctx) : obj));
+  return objects.map((obj) => canonical(obj.kind === "Deployment" ? completeDeployment(obj, model, ctx, target) : obj));
 }
 
 /** Metadata of a plain-JSON object of the model: its name, the stack's namespace, the model's labels. */
@@ -100,11 +121,16 @@ function engineDeployment(chart: Construct, model: ResolvedModel, ctx: StackCont
     metadata: {
       name: model.serviceName,
       labels,
-      annotations: { [STARTUP_BUDGET_ANNOTATION]: String(model.startupBudgetSeconds) },
+      annotations: {
+        [STARTUP_BUDGET_ANNOTATION]: String(model.startupBudgetSeconds),
+        [MODEL_SOURCE_ANNOTATION]: modelSourceAnnotation(model),
+        [MODEL_DELIVERY_ANNOTATION]: model.delivery.kind,
+      },
     },
     replicas: model.replicas,
     select: false,
-    podMetadata: { labels },
+    // The endpoint picker reads the engine type from the pods (empty without a gateway, so no rollout then).
+    podMetadata: { labels: { ...labels, ...endpointPickerPodLabels(model, ctx) } },
     strategy:
       model.strategy === "Recreate"
         ? kplus.DeploymentStrategy.recreate()
@@ -118,7 +144,7 @@ function engineDeployment(chart: Construct, model: ResolvedModel, ctx: StackCont
     // Its own ServiceAccount (no token, no Role): the engine never calls the Kubernetes API.
     serviceAccount: kplus.ServiceAccount.fromServiceAccountName(chart, "service-account", model.serviceName),
     automountServiceAccountToken: false,
-    terminationGracePeriod: cdk8s.Duration.seconds(TERMINATION_GRACE_SECONDS),
+    // terminationGracePeriodSeconds and the preStop hook come from the engine's drain (completeDeployment).
     containers: [
       {
         name: ENGINE_CONTAINER_NAME,
@@ -154,8 +180,11 @@ function engineDeployment(chart: Construct, model: ResolvedModel, ctx: StackCont
   container.mount(MOUNTS.home, emptyDir("home-volume", "home", HOME_SIZE_GIB));
   container.mount(MOUNTS.tmp, emptyDir("tmp-volume", "tmp", TMP_SIZE_GIB));
   container.mount(MOUNTS.shm, emptyDir("shm-volume", "dshm", engine.shmGiB, kplus.EmptyDirMedium.MEMORY));
-  if (model.source.kind === "pvc") {
-    const claim = kplus.PersistentVolumeClaim.fromClaimName(chart, "models-claim", model.source.claimName);
+  // The weights: the user's claim, or the model store's claim (filled by the download Job), read-only at /models. An
+  // image volume is added on the rendered JSON (completeDeployment): cdk8s-plus-28 has no image volume source.
+  const modelsClaim = model.source.kind === "pvc" ? model.source.claimName : model.delivery.kind === "store" ? model.delivery.claimName : undefined;
+  if (modelsClaim !== undefined) {
+    const claim = kplus.PersistentVolumeClaim.fromClaimName(chart, "models-claim", modelsClaim);
     container.mount(MOUNTS.models, kplus.Volume.fromPersistentVolumeClaim(chart, "models-volume", claim, { name: "models", readOnly: true }), { readOnly: true });
   }
   if (engine.apiKeyFile !== undefined) {
@@ -201,6 +230,8 @@ function networkPolicy(model: ResolvedModel, ctx: StackContext): K8sObject {
             { namespaceSelector: namespaceSelector(ctx.router.namespace), podSelector: { matchLabels: { ...ctx.router.podLabels } } },
             { namespaceSelector: namespaceSelector(ctx.namespace), podSelector: { matchLabels: { ...REGISTRY_HEALTH_LABELS } } },
             monitoringPeer,
+            // The Gateway and its endpoint picker, when the model is published as an InferencePool.
+            ...gatewayIngressPeers(model, ctx),
           ],
           ports: [{ port: SERVICE_PORT, protocol: "TCP" }],
         },
@@ -240,6 +271,48 @@ function serviceMonitor(model: ResolvedModel, ctx: StackContext): K8sObject {
       ],
     },
   };
+}
+
+type RenderedDeployment = K8sObject & {
+  metadata: { labels?: Record<string, string> };
+  spec: {
+    replicas?: number;
+    template: {
+      spec: Record<string, unknown> & {
+        containers: Array<{ name: string; lifecycle?: Record<string, unknown>; volumeMounts?: Array<Record<string, unknown>> }>;
+        terminationGracePeriodSeconds?: number;
+        volumes?: Array<Record<string, unknown>>;
+      };
+    };
+  };
+};
+
+/**
+ * What cdk8s-plus cannot express, set on the rendered Deployment (fresh from renderChart and owned here, so completed
+ * in place): GPU scheduling, an image volume, the offline label, and an autoscaled model's replica count.
+ */
+function completeDeployment(obj: K8sObject, model: ResolvedModel, ctx: StackContext, target: "yaml" | "pulumi"): K8sObject {
+  const deployment = withGpuScheduling(obj, model, ctx) as RenderedDeployment;
+  // Drain before stop (components/scaling/drain.ts): a preStop that keeps serving while endpoints update and streams
+  // finish, inside a grace period above it. The contract is the pinned build's (an offline stack's mirrored images
+  // keep the digest but not the tag the contract is found by).
+  const drain = engineDrain(model, ctx, contractForBuild(model.engine, ctx.pins[model.engine]));
+  deployment.spec.template.spec.terminationGracePeriodSeconds = drain.terminationGracePeriodSeconds;
+  for (const container of deployment.spec.template.spec.containers) {
+    if (container.name === ENGINE_CONTAINER_NAME) container.lifecycle = { preStop: structuredClone(drain.preStop) };
+  }
+  const image = imageVolume(model);
+  if (image !== undefined) {
+    const pod = deployment.spec.template.spec;
+    pod.volumes = [...(pod.volumes ?? []), image.volume];
+    for (const container of pod.containers) {
+      if (container.name !== ENGINE_CONTAINER_NAME) continue;
+      container.volumeMounts = [...(container.volumeMounts ?? []), { mountPath: image.mountPath, name: image.volume["name"], readOnly: true }];
+    }
+  }
+  if (ctx.offline !== undefined) deployment.metadata.labels = { ...deployment.metadata.labels, [OFFLINE_LABEL]: "true" };
+  if (model.autoscaling !== undefined && target === "yaml") delete deployment.spec.replicas;
+  return deployment;
 }
 
 /**

@@ -2,6 +2,7 @@ import { SERVICE_PORT } from "../../config/resolve.js";
 import type { ResolvedVllmModel, StackContext } from "../../config/types.js";
 import { contractForBuild, type EngineContract } from "../../config/engines/index.js";
 import { MOUNTS, SECRET_KEYS, type EngineContainer } from "./engine-container.js";
+import { localDraftDir, localModelDir, readsLocalCopy } from "../models/paths.js";
 
 /** The user name vLLM pods report: uid 1000 has no /etc/passwd entry in the image, and getpass.getuser() needs one of USER/LOGNAME. */
 export const VLLM_USER = "modelfleet";
@@ -13,25 +14,32 @@ export function vllmShmGiB(model: ResolvedVllmModel): number {
 }
 
 /**
- * The model argument of `vllm serve`: a Hugging Face repo id, or the directory on the read-only model claim. A GGUF
- * model is one file, so vLLM's GGUF loader gets `<repo>/<file>.gguf` (or the file on the claim).
+ * The model argument of `vllm serve`: the local folder of a store or image-volume delivery (the same path in both,
+ * components/models/paths.ts), the directory on the user's claim, or — only when the stack downloads at start — the
+ * Hugging Face repo id. A GGUF model is one file, so vLLM's GGUF loader gets `<folder>/<file>` (or `<repo>/<file>`).
  */
 function modelArgument(model: ResolvedVllmModel): string {
   const s = model.source;
   if (s.kind === "pvc") return `${MOUNTS.models}/${s.path}`;
-  return model.vllm.quantization === "gguf" && s.file !== undefined ? `${s.repo}/${s.file}` : s.repo;
+  const base = localModelDir(model) ?? s.repo;
+  return model.vllm.quantization === "gguf" && s.file !== undefined ? `${base}/${s.file}` : base;
 }
 
-/** `--speculative-config` as JSON; `method` is rendered when the config names one (vLLM infers draft_model otherwise). */
+/**
+ * `--speculative-config` as JSON; `method` is rendered when the config names one (vLLM infers draft_model otherwise).
+ * The draft is its folder in the model store when the model has one (fetched by its own Job), else the repo id with
+ * its revision.
+ */
 function speculativeConfig(model: ResolvedVllmModel): string | undefined {
   const declared = model.vllm.speculative;
   if (declared === undefined) return undefined;
   const spec: NonNullable<ResolvedVllmModel["vllm"]["speculative"]> & { readonly method?: string } = declared;
+  const local = localDraftDir(model);
   return JSON.stringify({
     ...(spec.method === undefined ? {} : { method: spec.method }),
-    model: spec.repo,
+    model: local ?? spec.repo,
     num_speculative_tokens: spec.numSpeculativeTokens,
-    revision: spec.revision,
+    ...(local === undefined ? { revision: spec.revision } : {}),
   });
 }
 
@@ -43,9 +51,12 @@ function speculativeConfig(model: ResolvedVllmModel): string | undefined {
 export function vllmContainer(model: ResolvedVllmModel, ctx: StackContext, contract: EngineContract = contractForBuild("vllm", ctx.pins.vllm)): EngineContainer {
   const v = model.vllm;
   const speculative = speculativeConfig(model);
+  // Only `modelStore.mode: off` downloads at start; every other delivery reads a local copy and must stay offline.
+  const downloads = model.delivery.kind === "download" && model.source.kind === "huggingFace";
+  const local = readsLocalCopy(model);
   const args: string[] = [
     modelArgument(model),
-    ...(model.source.kind === "huggingFace" ? ["--revision", model.source.revision] : []),
+    ...(downloads ? ["--revision", model.source.revision] : []),
     "--host", "0.0.0.0",
     "--port", String(SERVICE_PORT),
     "--served-model-name", model.servedModelName,
@@ -69,11 +80,12 @@ export function vllmContainer(model: ResolvedVllmModel, ctx: StackContext, contr
     VLLM_CACHE_ROOT: `${MOUNTS.cache}/vllm`,
     VLLM_NO_USAGE_STATS: "1",
     XDG_CACHE_HOME: `${MOUNTS.cache}/xdg`,
-    ...(offline ? { HF_HUB_OFFLINE: "1", TRANSFORMERS_OFFLINE: "1" } : {}),
+    ...(offline || local ? { HF_HUB_OFFLINE: "1", TRANSFORMERS_OFFLINE: "1" } : {}),
   };
   const secretEnv: Record<string, string> = {
     ...(ctx.apiKey === "none" ? {} : { VLLM_API_KEY: SECRET_KEYS.apiKey }),
-    ...(ctx.hfToken && !offline ? { HF_TOKEN: SECRET_KEYS.hfToken } : {}),
+    // The token is for downloads: an engine reading a local copy never gets it.
+    ...(ctx.hfToken && !offline && !local ? { HF_TOKEN: SECRET_KEYS.hfToken } : {}),
   };
   return {
     command: [...contract.command],
@@ -90,6 +102,7 @@ export function vllmContainer(model: ResolvedVllmModel, ctx: StackContext, contr
       engineVersion: contract.version,
       model: modelArgument(model),
       ...(model.source.kind === "huggingFace" ? { revision: model.source.revision } : {}),
+      delivery: model.delivery.kind,
       servedModelName: model.servedModelName,
       tensorParallelSize: String(v.tensorParallelSize),
       pipelineParallelSize: String(v.pipelineParallelSize),

@@ -5,6 +5,7 @@ import { migrationPsqlScript } from "../../registry/migration-script.js";
 import { reconcileSql } from "../../registry/reconcile.js";
 import type { DesiredEntry } from "../../registry/types.js";
 import type { ResolvedModel, StackContext } from "../../config/types.js";
+import { registryInferencePool } from "../gateway/inference-pool.js";
 
 /**
  * The SQL and shell the in-cluster Jobs run, generated from the registry library so the cluster runs exactly what
@@ -143,7 +144,7 @@ export function migrationSql(): string {
   return migrationPsqlScript(readMigrationFiles());
 }
 
-/** What the registry should hold for the stack's models (digest from the engine's image pin). */
+/** What the registry should hold for the stack's models (digest from the engine's image pin, pool when published). */
 export function desiredEntries(models: readonly ResolvedModel[], ctx: StackContext): DesiredEntry[] {
   return models.map((m) => ({
     modelName: m.name,
@@ -152,6 +153,7 @@ export function desiredEntries(models: readonly ResolvedModel[], ctx: StackConte
     imageDigest: ctx.images[m.engine].digest ?? null,
     endpoint: m.endpoint,
     namespace: ctx.namespace,
+    inferencePool: registryInferencePool(m, ctx),
   }));
 }
 

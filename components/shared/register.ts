@@ -16,6 +16,7 @@ const TYPED = {
   "v1/ServiceAccount": k8s.core.v1.ServiceAccount,
   "apps/v1/Deployment": k8s.apps.v1.Deployment,
   "apps/v1/StatefulSet": k8s.apps.v1.StatefulSet,
+  "autoscaling/v2/HorizontalPodAutoscaler": k8s.autoscaling.v2.HorizontalPodAutoscaler,
   "batch/v1/CronJob": k8s.batch.v1.CronJob,
   "batch/v1/Job": k8s.batch.v1.Job,
   "networking.k8s.io/v1/NetworkPolicy": k8s.networking.v1.NetworkPolicy,
@@ -36,6 +37,11 @@ export interface RegisterOptions {
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
   /** Per-object timeouts, e.g. a Deployment's rollout up to its progress deadline. @default the provider's */
   readonly customTimeouts?: (obj: K8sObject) => pulumi.CustomTimeouts | undefined;
+  /**
+   * Per-object additions: more resources to wait for (after `dependsOn`), and fields Pulumi must not reset (e.g. an
+   * autoscaled Deployment's `spec.replicas`). @default none
+   */
+  readonly perObject?: (obj: K8sObject) => { readonly dependsOn?: readonly pulumi.Resource[]; readonly ignoreChanges?: readonly string[] } | undefined;
 }
 
 /**
@@ -51,11 +57,14 @@ export function registerObjects(objects: readonly K8sObject[], options: Register
     const slug = kindSlug(obj.kind);
     const name = (counts.get(obj.kind) ?? 0) > 1 ? `${options.prefix}-${slug}-${obj.metadata.name}` : `${options.prefix}-${slug}`;
     const timeouts = options.customTimeouts?.(obj);
+    const extra = options.perObject?.(obj);
+    const dependsOn = [...(options.dependsOn ?? []), ...(extra?.dependsOn ?? [])];
     const opts: pulumi.CustomResourceOptions = {
       ...(options.parent ? { parent: options.parent } : {}),
       deleteBeforeReplace: true,
-      ...(options.dependsOn ? { dependsOn: options.dependsOn } : {}),
+      ...(options.dependsOn || dependsOn.length > 0 ? { dependsOn } : {}),
       ...(timeouts ? { customTimeouts: timeouts } : {}),
+      ...(extra?.ignoreChanges && extra.ignoreChanges.length > 0 ? { ignoreChanges: [...extra.ignoreChanges] } : {}),
     };
     const typed = TYPED[`${obj.apiVersion}/${obj.kind}`];
     const resource = typed

@@ -1,4 +1,5 @@
 import type { StackConfig } from "../../config/types.js";
+import { buildModelStoreObjects } from "../models/store.js";
 import { enginePodRequests } from "../engines/model-objects.js";
 import { buildRegistryObjects } from "../registry/objects.js";
 import type { K8sObject } from "../shared/k8s-object.js";
@@ -89,6 +90,8 @@ export function quotaObjects(config: StackConfig): Array<Record<string, unknown>
     need.set("memory", (need.get("memory") ?? 0) + pod.memoryGiB * 2 ** 30 * pods);
     need.set(GPU, (need.get(GPU) ?? 0) + pod.gpus * pods);
   }
+  // The download Jobs run before the engines start, but all may run at once on a first deploy.
+  for (const [resource, value] of stackRequests(config.models.flatMap((m) => buildModelStoreObjects(m, config)))) need.set(resource, (need.get(resource) ?? 0) + value);
   const labels = stackLabels(config);
   const quota = {
     apiVersion: "v1",

@@ -1,5 +1,6 @@
 import type { StackConfig } from "../../config/types.js";
 import { buildModelObjects } from "../engines/model-objects.js";
+import { buildSharedStoreObjects } from "../models/store.js";
 import { renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { stackLabels } from "../shared/labels.js";
@@ -42,7 +43,7 @@ export function buildNamespaceObjects(ctx: StackConfig): K8sObject[] {
 /** Every object synth writes for a stack's models, grouped by model name (namespace-level objects under ""). */
 export function buildStackObjects(config: StackConfig): Map<string, K8sObject[]> {
   const groups = new Map<string, K8sObject[]>();
-  groups.set("", buildNamespaceObjects(config));
+  groups.set("", [...buildNamespaceObjects(config), ...buildSharedStoreObjects(config)]);
   for (const model of config.models) groups.set(model.name, buildModelObjects(model, config));
   return groups;
 }

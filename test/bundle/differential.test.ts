@@ -16,7 +16,7 @@ import { parseBundleManifest, type BundleManifest } from "../../bundle/manifest.
 import { signBundleJson } from "../../bundle/sign.js";
 import { verifyBundle } from "../../bundle/verify.js";
 import { startRegistry, type OciRegistry } from "../helpers/oci-registry.js";
-import { stackYaml, useBundleFixture } from "./support.js";
+import { stackYaml, useBundleFixture, writeStoreFolder } from "./support.js";
 
 const BIN = join(import.meta.dirname, "../../bin/modelfleet.js");
 const cli = (args: string[]) => execa("node", [BIN, ...args], { reject: false, env: { MODELFLEET_DB_URL: "" } });
@@ -184,7 +184,7 @@ describe("hfTokenAtSource", () => {
       .replace("source: { pvc: models, path: qwen3-0.6b }", `source: { huggingFace: Qwen/Qwen3-0.6B, revision: ${"a".repeat(40)} }`);
     writeFileSync(stack, yaml);
     const models = join(f.work, "hf-models");
-    cpSync(join(f.modelsDir, "qwen3-0.6b"), join(models, "Qwen/Qwen3-0.6B"), { recursive: true });
+    writeStoreFolder(models, "Qwen/Qwen3-0.6B", "a".repeat(40), { "config.json": '{"architectures":["Qwen3ForCausalLM"]}\n', "model.safetensors": Buffer.alloc(1000, 7) });
     cpSync(join(f.modelsDir, "gguf"), join(models, "gguf"), { recursive: true });
     const { manifest } = await createBundle({ stackFile: stack, stack: "hf", out: join(f.work, "hf-bundle"), modelsDir: models, insecure: true });
     expect(manifest.models.map((m) => [m.name, m.hfTokenAtSource ?? false])).toEqual([

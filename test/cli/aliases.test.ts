@@ -28,7 +28,7 @@ describe("option names across commands", () => {
 
   it("the stack-file override is --stack-file wherever a command takes one", () => {
     const takers = all.filter((c) => c.longs.includes("--stack-file") || c.longs.includes("--config-file"));
-    expect(takers.map((c) => c.name).sort()).toEqual(["bundle create", "pins resolve", "status", "synth", "verify"]);
+    expect(takers.map((c) => c.name).sort()).toEqual(["bundle create", "models fetch", "pins resolve", "status", "synth", "verify"]);
     for (const c of takers) expect(c.longs, c.name).toContain("--stack-file");
   });
 

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkEngineContainer, checkMetricNames, checkModelObjects, metricNamesIn } from "../../policies/engine-contracts.js";
 import {
+  CONTRACTS,
   contractForImage,
   LLAMACPP_B11206,
   pathNeedsKey,
@@ -52,7 +53,8 @@ function engineContainerOf(objects: readonly K8sObject[]): Json {
 }
 
 function settingsOf(objects: readonly K8sObject[]): Record<string, string> {
-  const map = objects.find((o) => o.kind === "ConfigMap") as Json | undefined;
+  // The engine's settings ConfigMap (`<serviceName>-settings`), not the model store's download script.
+  const map = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("-settings")) as Json | undefined;
   if (!map) throw new Error("no ConfigMap");
   return map.data;
 }
@@ -214,10 +216,11 @@ describe("facts from the issue's Why, one test each", () => {
     expect(problems).toEqual([{ subject: "--model", message: expect.stringContaining("--model-url alone leaves the model path empty, llama-server b11206 starts in router mode") }]);
   });
 
-  it("llama.cpp always gets a local -m, and a Hugging Face source a revision-pinned --model-url to that path", () => {
-    expect(argValue(ggufArgs, "--model")).toBe("/cache/Qwen3-0.6B-Q8_0.gguf");
-    expect(argValue(ggufArgs, "--model-url")).toBe("https://huggingface.co/Qwen/Qwen3-0.6B-GGUF/resolve/23749fefcc72300e3a2ad315e1317431b06b590a/Qwen3-0.6B-Q8_0.gguf");
-    expect(ggufArgs).not.toContain("--offline");
+  it("llama.cpp always gets a local -m: the file in the model store's folder of the pinned revision, and no download", () => {
+    // docs: /tmp design "Paths" — /models/<owner>--<name>/<revision>/<file>, --offline, no --model-url.
+    expect(argValue(ggufArgs, "--model")).toBe("/models/Qwen--Qwen3-0.6B-GGUF/23749fefcc72300e3a2ad315e1317431b06b590a/Qwen3-0.6B-Q8_0.gguf");
+    expect(ggufArgs).not.toContain("--model-url");
+    expect(ggufArgs).toContain("--offline");
   });
 
   it("llama.cpp CORS is closed: one origin from cors.allowedOrigins, credentials off", () => {
@@ -288,7 +291,12 @@ describe("facts from the issue's Why, one test each", () => {
     const config: StackConfig = { ...valid, models: [{ ...plain, vllm: { ...plain.vllm, quantization: "gguf" } }] };
     expect(subjects(checkModelObjects(renderAll(config), config.pins))).toEqual(["--quantization"]);
     const model = config.models[0] as ResolvedVllmModel;
-    const withFile: ResolvedVllmModel = { ...model, source: { kind: "huggingFace", repo: "Qwen/Qwen3-0.6B-GGUF", revision: SHA, file: "Qwen3-0.6B-Q8_0.gguf" } };
+    // Legacy delivery (the engine downloads at start): vLLM is handed the Hub reference `<repo>/<file>`.
+    const withFile: ResolvedVllmModel = {
+      ...model,
+      source: { kind: "huggingFace", repo: "Qwen/Qwen3-0.6B-GGUF", revision: SHA, file: "Qwen3-0.6B-Q8_0.gguf", files: ["Qwen3-0.6B-Q8_0.gguf"], optionalFiles: [] },
+      delivery: { kind: "download" },
+    };
     const container = vllmContainer(withFile, config);
     expect(container.args[0]).toBe("Qwen/Qwen3-0.6B-GGUF/Qwen3-0.6B-Q8_0.gguf");
     expect(subjects(checkEngineContainer(VLLM_V0_11_0, vllmWith([...container.args])))).toEqual([]);
@@ -326,5 +334,32 @@ describe("facts from the issue's Why, one test each", () => {
     const container = engineContainerOf(ggufObjects);
     expect([container.startupProbe.httpGet.path, container.readinessProbe.httpGet.path, container.livenessProbe.httpGet.path]).toEqual(["/health", "/health", "/health"]);
     expect(LLAMACPP_B11206.readiness.ready).toBe("/health");
+  });
+});
+
+describe("scaling and shutdown facts (components/scaling reads them)", () => {
+  it.each(CONTRACTS.map((c) => [`${c.engine} ${c.version}`, c] as const))("%s: the queue and running gauges are metrics the engine exports", (_name, contract) => {
+    expect(contract.metrics.names).toContain(contract.queueMetric);
+    expect(contract.metrics.names).toContain(contract.runningMetric);
+    expect(contract.queueMetric).not.toBe(contract.runningMetric);
+  });
+
+  it("vLLM scales on vllm:num_requests_waiting and exports vllm:kv_cache_usage_perc (not the deprecated gpu_cache name)", () => {
+    for (const contract of CONTRACTS.filter((c) => c.engine === "vllm")) {
+      expect([contract.queueMetric, contract.runningMetric]).toEqual(["vllm:num_requests_waiting", "vllm:num_requests_running"]);
+      expect(contract.metrics.names).toContain("vllm:kv_cache_usage_perc");
+      expect(contract.metrics.names).not.toContain("vllm:gpu_cache_usage_perc");
+    }
+  });
+
+  it("llama.cpp scales on llamacpp:requests_deferred (tasks waiting for a slot)", () => {
+    expect([LLAMACPP_B11206.queueMetric, LLAMACPP_B11206.runningMetric]).toEqual(["llamacpp:requests_deferred", "llamacpp:requests_processing"]);
+  });
+
+  it.each(CONTRACTS.map((c) => [`${c.engine} ${c.version}`, c] as const))("%s: SIGTERM does not drain in-flight requests (read in the source it names)", (_name, contract) => {
+    expect(contract.shutdown.drainsInFlight).toBe(false);
+    expect(contract.shutdown.drainSeconds).toBe(0);
+    expect(contract.shutdown.exitSeconds).toBeGreaterThan(0);
+    expect(contract.shutdown.source).toMatch(/@[0-9a-f]{40}/);
   });
 });

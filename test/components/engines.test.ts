@@ -26,6 +26,14 @@ function find(objects: readonly K8sObject[], kind: string): Json {
 }
 
 const container = (objects: readonly K8sObject[]): Json => find(objects, "Deployment").spec.template.spec.containers[0];
+const settings = (objects: readonly K8sObject[]): Json => objects.find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("-settings")) as Json;
+/** Whether any value anywhere in `node` is null (text that merely contains the word, like the download script, is fine). */
+const hasNull = (node: unknown): boolean =>
+  node === null || (typeof node === "object" && Object.values(node as Record<string, unknown>).some(hasNull));
+/** The folder the model store (or an image volume) holds a revision in, as the engines read it. */
+const storeDir = (repo: string) => `/models/${repo.replace("/", "--")}/${SHA}`;
+/** `modelStore.mode: off`: the engine downloads at start, as before the store existed. */
+const DOWNLOAD = { modelStore: { mode: "off" } };
 const argValue = (args: string[], flag: string): string | undefined => args[args.indexOf(flag) + 1];
 
 describe("startup budget from model size", () => {
@@ -78,7 +86,7 @@ describe("GPU scheduling and memory", () => {
     expect(pod.nodeSelector).toEqual({ pool: "a100" });
     expect(pod.tolerations).toEqual([{ effect: "NoSchedule", key: "gpu", operator: "Exists" }]);
     expect(pod.runtimeClassName).toBe("nvidia");
-    expect(JSON.stringify(objects)).not.toContain("null");
+    expect(hasNull(objects)).toBe(false);
   });
 
   it("a CPU-only llama.cpp model asks for no GPU and is not pinned to GPU nodes", () => {
@@ -93,12 +101,12 @@ describe("GPU scheduling and memory", () => {
 });
 
 describe("vLLM container", () => {
-  it("always passes --allowed-origins from config, the pinned revision and the served name", () => {
+  it("always passes --allowed-origins from config, serves the store's folder of the pinned revision, and the served name", () => {
     // vLLM only: a llama.cpp model in the stack allows one origin (config rule, test/config/engine-rules.test.ts).
     const c = container(objectsOf(stack("staging", { cors: { allowedOrigins: ["https://b.example.com", "https://a.example.com"] }, models: [vllmModel()] })));
     expect(c.command).toEqual(["vllm", "serve"]);
-    expect(c.args[0]).toBe("Qwen/Qwen3-0.6B");
-    expect(argValue(c.args, "--revision")).toBe(SHA);
+    expect(c.args[0]).toBe(storeDir("Qwen/Qwen3-0.6B"));
+    expect(c.args).not.toContain("--revision");
     expect(argValue(c.args, "--allowed-origins")).toBe('["https://a.example.com","https://b.example.com"]');
     expect(argValue(c.args, "--served-model-name")).toBe("qwen3");
     expect(argValue(c.args, "--host")).toBe("0.0.0.0");
@@ -144,7 +152,18 @@ describe("vLLM container", () => {
       objectsOf(stack("staging", { models: [vllmModel({ vllm: { enforceEager: true, speculative: { method: "eagle", huggingFace: "Qwen/Qwen3-0.6B", revision: SHA, numSpeculativeTokens: 3 } } })] })),
     );
     expect(c.args).toContain("--enforce-eager");
+    // The draft comes from the store too (its own Job), so it is a local folder without a revision.
+    expect(JSON.parse(argValue(c.args, "--speculative-config") ?? "")).toEqual({ method: "eagle", model: storeDir("Qwen/Qwen3-0.6B"), num_speculative_tokens: 3 });
+  });
+
+  it("modelStore off: the repo id with --revision and a draft by repo and revision, downloaded at start (legacy)", () => {
+    const c = container(
+      objectsOf(stack("staging", { ...DOWNLOAD, models: [vllmModel({ vllm: { speculative: { method: "eagle", huggingFace: "Qwen/Qwen3-0.6B", revision: SHA, numSpeculativeTokens: 3 } } })] })),
+    );
+    expect(c.args[0]).toBe("Qwen/Qwen3-0.6B");
+    expect(argValue(c.args, "--revision")).toBe(SHA);
     expect(JSON.parse(argValue(c.args, "--speculative-config") ?? "")).toEqual({ method: "eagle", model: "Qwen/Qwen3-0.6B", num_speculative_tokens: 3, revision: SHA });
+    expect(c.env.find((e: Json) => e.name === "HF_HUB_OFFLINE")).toBeUndefined();
   });
 
   it("a model on a PVC is mounted read-only and served from its path", () => {
@@ -159,8 +178,8 @@ describe("vLLM container", () => {
 });
 
 describe("llama.cpp container", () => {
-  it("listens on 0.0.0.0:8000 with metrics, reads its key from a mounted Secret file, downloads a pinned file", () => {
-    const objects = objectsOf(stack("staging"), 1);
+  it("listens on 0.0.0.0:8000 with metrics, reads its key from a mounted Secret file, downloads a pinned file (store off)", () => {
+    const objects = objectsOf(stack("staging", DOWNLOAD), 1);
     const c = container(objects);
     expect(c.command).toEqual(["/app/llama-server"]);
     expect(argValue(c.args, "--host")).toBe("0.0.0.0");
@@ -173,10 +192,19 @@ describe("llama.cpp container", () => {
     expect(pod.volumes).toContainEqual({ name: "credentials", secret: { defaultMode: 0o440, items: [{ key: "api-key", path: "api-key" }], secretName: "gguf-staging-credentials" } });
   });
 
-  it("a Hugging Face source downloads to a local -m path (without -m llama-server runs as a router and serves nothing)", () => {
-    const c = container(objectsOf(stack("staging"), 1));
+  it("store off: a Hugging Face source downloads to a local -m path (without -m llama-server runs as a router and serves nothing)", () => {
+    const c = container(objectsOf(stack("staging", DOWNLOAD), 1));
     expect(argValue(c.args, "--model")).toBe("/cache/Qwen3-0.6B-Q8_0.gguf");
     expect(c.args.indexOf("--model")).toBeLessThan(c.args.indexOf("--model-url"));
+    expect(c.args).not.toContain("--offline");
+  });
+
+  it("by default reads the GGUF file from the store's folder, offline, with no --model-url", () => {
+    const c = container(objectsOf(stack("staging"), 1));
+    expect(argValue(c.args, "--model")).toBe(`${storeDir("Qwen/Qwen3-0.6B-GGUF")}/Qwen3-0.6B-Q8_0.gguf`);
+    expect(c.args).not.toContain("--model-url");
+    expect(c.args).toContain("--offline");
+    expect(c.volumeMounts).toContainEqual({ mountPath: "/models", name: "models", readOnly: true });
   });
 
   it("a model on a PVC is read from its path, with no download", () => {
@@ -188,7 +216,7 @@ describe("llama.cpp container", () => {
   it("ctxSize is per request: --ctx-size is ctxSize × parallel, and the ConfigMap shows both", () => {
     const objects = objectsOf(stack("staging", { models: [llamaModel({ llamacpp: { ctxSize: 4096, parallel: 3 } })] }));
     expect(argValue(container(objects).args, "--ctx-size")).toBe("12288");
-    expect(find(objects, "ConfigMap").data).toMatchObject({ ctxSize: "4096", ctxSizeTotal: "12288", parallel: "3", engineVersion: "b11206" });
+    expect(settings(objects).data).toMatchObject({ ctxSize: "4096", ctxSizeTotal: "12288", parallel: "3", engineVersion: "b11206" });
   });
 
   it("CORS: the stack's origin in --cors-origins and credentials off (llama-server's defaults are * with credentials)", () => {
@@ -245,10 +273,12 @@ describe("security and images", () => {
 });
 
 describe("objects per environment", () => {
+  // The model store (default perModel): claim, the Job's ServiceAccount and script, the Job; then the engine's objects.
+  const STORE = ["PersistentVolumeClaim", "ServiceAccount", "ConfigMap", "Job"];
   it.each([
-    ["development", ["ServiceAccount", "ConfigMap", "Deployment", "Service", "NetworkPolicy"]],
-    ["staging", ["ServiceAccount", "ConfigMap", "Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "ServiceMonitor"]],
-    ["production", ["ServiceAccount", "ConfigMap", "Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "ServiceMonitor"]],
+    ["development", [...STORE, "ServiceAccount", "ConfigMap", "Deployment", "Service", "NetworkPolicy"]],
+    ["staging", [...STORE, "ServiceAccount", "ConfigMap", "Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "ServiceMonitor"]],
+    ["production", [...STORE, "ServiceAccount", "ConfigMap", "Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "ServiceMonitor"]],
   ] as const)("%s", (env, kinds) => {
     const objects = objectsOf(stack(env));
     expect(objects.map((o) => o.kind)).toEqual(kinds);

@@ -16,11 +16,17 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 /** Independent of quota.ts: per resource, each workload's containers summed × its pods (init containers ignored: we emit none). */
 function requestedBy(objects: readonly K8sObject[]): Record<string, number> {
   const sum: Record<string, number> = { cpu: 0, memory: 0, "nvidia.com/gpu": 0 };
+  // An autoscaled Deployment has no spec.replicas: it may run up to its ScaledObject's (or HPA's) maximum.
+  const maxOf = new Map<string, number>();
+  for (const o of objects as unknown as Json[]) {
+    if (o.kind === "ScaledObject") maxOf.set(o.spec.scaleTargetRef.name, o.spec.maxReplicaCount);
+    if (o.kind === "HorizontalPodAutoscaler") maxOf.set(o.spec.scaleTargetRef.name, o.spec.maxReplicas);
+  }
   for (const o of objects as unknown as Json[]) {
     const pod = o.spec?.template?.spec;
     if (!pod) continue;
     expect(pod.initContainers ?? []).toEqual([]);
-    const pods = o.kind === "Job" ? 1 : (o.spec.replicas ?? 1);
+    const pods = o.kind === "Job" ? 1 : (o.spec.replicas ?? maxOf.get(o.metadata.name) ?? 1);
     for (const c of pod.containers) {
       for (const resource of Object.keys(sum)) {
         const value = c.resources?.requests?.[resource];
@@ -41,7 +47,7 @@ describe.each(["development", "staging", "production"])("the %s stack's namespac
     expect(quota.metadata).toMatchObject({ name: RESOURCE_QUOTA_NAME, namespace: config.namespace });
     const need = requestedBy(result.objects);
     const hard = quota.spec.hard as Record<string, string>;
-    expect(Number(hard["requests.nvidia.com/gpu"])).toBe(config.models.reduce((n, m) => n + m.gpus * m.replicas, 0));
+    expect(Number(hard["requests.nvidia.com/gpu"])).toBe(config.models.reduce((n, m) => n + m.gpus * (m.autoscaling?.maxReplicas ?? m.replicas), 0));
     expect(Number(hard["requests.nvidia.com/gpu"])).toBe(need["nvidia.com/gpu"]);
     for (const resource of ["cpu", "memory"]) {
       const limit = parseQuantity(hard[`requests.${resource}`]!);
@@ -56,9 +62,18 @@ describe.each(["development", "staging", "production"])("the %s stack's namespac
   });
 
   it("sizes the quota from the config: one more replica of a GPU model raises the GPU quota by its GPUs", () => {
-    const grown = { ...config, models: config.models.map((m, i) => (i === 0 ? { ...m, replicas: m.replicas + 1 } : m)) };
+    const fixed = config.models.findIndex((m) => m.autoscaling === undefined && m.gpus > 0);
+    const grown = { ...config, models: config.models.map((m, i) => (i === fixed ? { ...m, replicas: m.replicas + 1 } : m)) };
     const grownQuota = (synthesizeStack(grown).objects as unknown as Json[]).find((o) => o.kind === "ResourceQuota")!;
-    expect(Number(grownQuota.spec.hard["requests.nvidia.com/gpu"]) - Number(quota.spec.hard["requests.nvidia.com/gpu"])).toBe(config.models[0]!.gpus);
+    expect(Number(grownQuota.spec.hard["requests.nvidia.com/gpu"]) - Number(quota.spec.hard["requests.nvidia.com/gpu"])).toBe(config.models[fixed]!.gpus);
+  });
+
+  it("an autoscaled model is counted at its maximum: raising maxReplicas raises the GPU quota", () => {
+    const scaled = config.models.findIndex((m) => m.autoscaling !== undefined);
+    if (scaled === -1) return expect(config.environment).toBe("development");
+    const grown = { ...config, models: config.models.map((m, i) => (i === scaled && m.autoscaling ? { ...m, autoscaling: { ...m.autoscaling, maxReplicas: m.autoscaling.maxReplicas + 2 } } : m)) };
+    const grownQuota = (synthesizeStack(grown).objects as unknown as Json[]).find((o) => o.kind === "ResourceQuota")!;
+    expect(Number(grownQuota.spec.hard["requests.nvidia.com/gpu"]) - Number(quota.spec.hard["requests.nvidia.com/gpu"])).toBe(2 * config.models[scaled]!.gpus);
   });
 });
 

@@ -24,8 +24,8 @@ describe("model store delivery", () => {
   it("default fetch globs per engine; source.files overrides", () => {
     const config = parseStackConfig(stackValues("development", { models: [vllmModel(), llamaModel({ source: { huggingFace: "Qwen/Qwen3-0.6B-GGUF", revision: SHA, file: "a.gguf", files: ["a.gguf", "README.md"] } })] }), FILE, "dev");
     const [vllm, llama] = config.models;
-    expect(vllm?.source.kind === "huggingFace" && vllm.source.files).toEqual(["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "*.jinja", "*.py"]);
-    expect(llama?.source.kind === "huggingFace" && llama.source.files).toEqual(["a.gguf", "README.md"]);
+    expect(vllm?.source.kind === "huggingFace" && [vllm.source.files, vllm.source.optionalFiles]).toEqual([["/*.json", "/*.safetensors"], ["/*.txt", "/*.model", "/*.tiktoken", "/*.jinja", "/*.py"]]);
+    expect(llama?.source.kind === "huggingFace" && [llama.source.files, llama.source.optionalFiles]).toEqual([["a.gguf", "README.md"], []]);
   });
 
   it("shared mode: one claim named for the environment, sized to the sum of the models", () => {
@@ -62,6 +62,11 @@ describe("model store delivery", () => {
     ["a pvc source in production", stackValues("production", { models: [vllmModel({ source: { pvc: "weights", path: "qwen3" } })] }), "models[0].source.pvc"],
     ["RWO for a model with 2 replicas", stackValues("development", { modelStore: { accessMode: "ReadWriteOnce" } }), "modelStore.accessMode"],
     ["RWO for the shared claim", stackValues("development", { modelStore: { mode: "shared", accessMode: "ReadWriteOnce" } }), "modelStore.accessMode"],
+    [
+      "a draft model next to an image volume",
+      stackValues("production", { kubernetesVersion: "1.35", models: [vllmModel({ source: { huggingFace: "Qwen/Qwen3-0.6B", revision: SHA, oci: OCI }, vllm: { speculative: { method: "eagle3", huggingFace: "org/draft", revision: SHA } } })] }),
+      "models[0].vllm.speculative",
+    ],
     ["sizeGiB without shared", stackValues("development", { modelStore: { sizeGiB: 100 } }), "modelStore.sizeGiB"],
     ["a Kubernetes older than cdk8s-plus-28", stackValues("development", { kubernetesVersion: "1.27" }), "kubernetesVersion"],
     ["an unquoted-looking Kubernetes version", stackValues("development", { kubernetesVersion: "1.3.0" }), "kubernetesVersion"],

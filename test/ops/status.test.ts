@@ -271,7 +271,7 @@ describe("formatting helpers", () => {
   });
 
   it("writes a source as repo@revision[:file] or pvc:claim[:path]", () => {
-    expect(sourceText({ kind: "huggingFace", repo: "Qwen/Qwen3-0.6B-GGUF", revision: "abc", file: "q.gguf", files: ["q.gguf"] })).toBe("Qwen/Qwen3-0.6B-GGUF@abc:q.gguf");
+    expect(sourceText({ kind: "huggingFace", repo: "Qwen/Qwen3-0.6B-GGUF", revision: "abc", file: "q.gguf", files: ["q.gguf"], optionalFiles: [] })).toBe("Qwen/Qwen3-0.6B-GGUF@abc:q.gguf");
     expect(sourceText({ kind: "pvc", claimName: "weights", path: "llama/8b" })).toBe("pvc:weights:llama/8b");
     expect(sourceText({ kind: "pvc", claimName: "weights", path: "" })).toBe("pvc:weights");
   });

@@ -145,11 +145,20 @@ describe("stack-level policies over AnalyzeStack (production)", () => {
     expect(found.filter((d) => d.policy !== "network-policy-coverage")).toEqual([]);
   });
 
-  it("a replicated model without its PodDisruptionBudget is reported against its Deployment", async () => {
-    const [deployment] = inferenceDeployments();
+  it("an autoscaled model without its PodDisruptionBudget is reported once, by autoscaled-has-pdb, against its Deployment", async () => {
+    const deployment = inferenceDeployments().find((d) => served.resources.some((r) => r.type.endsWith(":ScaledObject") && r.parent === d.parent));
+    expect(deployment).toBeDefined();
     const parent = deployment!.parent!;
     const withoutPdb = served.resources.filter((r) => !(r.type === "kubernetes:policy/v1:PodDisruptionBudget" && r.parent === parent));
     expect(withoutPdb).toHaveLength(served.resources.length - 1);
+    const found = mandatory(await served.pack.analyzeStack(withoutPdb));
+    expect(found.map((d) => [d.policy, d.urn])).toEqual([["autoscaled-has-pdb", deployment!.urn]]);
+  });
+
+  it("a fixed-replica model without its PodDisruptionBudget is reported by pdb-coverage", async () => {
+    const deployment = inferenceDeployments().find((d) => !served.resources.some((r) => r.type.endsWith(":ScaledObject") && r.parent === d.parent));
+    expect(deployment).toBeDefined();
+    const withoutPdb = served.resources.filter((r) => !(r.type === "kubernetes:policy/v1:PodDisruptionBudget" && r.parent === deployment!.parent));
     const found = mandatory(await served.pack.analyzeStack(withoutPdb));
     expect(found.map((d) => [d.policy, d.urn])).toEqual([["pdb-coverage", deployment!.urn]]);
   });

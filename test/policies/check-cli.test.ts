@@ -45,7 +45,7 @@ describe("modelfleet check", () => {
     const result = await cli([file]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
-      `mandatory no-hardcoded-secrets  ${file}:21  Deployment/inference/qwen-production  spec.template.spec.containers[0].env[0].value\n` +
+      `mandatory no-hardcoded-secrets  ${file}:22  Deployment/inference/qwen-production  spec.template.spec.containers[0].env[0].value\n` +
         `          container "vllm" env "POSTGRES_PASSWORD" holds a literal value (<redacted, 13 chars>); a secret-looking variable must come from a Secret. Fix:`,
     );
     expect(result.stdout).not.toContain("lstm_password");
@@ -73,10 +73,10 @@ describe("modelfleet check", () => {
     expect(json).toMatchObject({ passed: false, environment: "production", objects: 5, stacks: [] });
     expect(json.summary).toEqual({ mandatory: 4, advisory: 0, waived: 0, total: 4 });
     expect(json.violations.map((v) => [v.ruleId, v.enforcement, v.waived, v.line, v.objectRef, v.fieldPath])).toEqual([
-      ["probes", "mandatory", false, 16, "Deployment/inference/embed-staging", "spec.template.spec.containers[0].livenessProbe"],
-      ["probes", "mandatory", false, 16, "Deployment/inference/embed-staging", "spec.template.spec.containers[0].readinessProbe"],
-      ["probes", "mandatory", false, 16, "Deployment/inference/embed-staging", "spec.template.spec.containers[0].startupProbe"],
-      ["no-hardcoded-secrets", "mandatory", false, 21, "Deployment/inference/qwen-production", "spec.template.spec.containers[0].env[0].value"],
+      ["probes", "mandatory", false, 17, "Deployment/inference/embed-staging", "spec.template.spec.containers[0].livenessProbe"],
+      ["probes", "mandatory", false, 17, "Deployment/inference/embed-staging", "spec.template.spec.containers[0].readinessProbe"],
+      ["probes", "mandatory", false, 17, "Deployment/inference/embed-staging", "spec.template.spec.containers[0].startupProbe"],
+      ["no-hardcoded-secrets", "mandatory", false, 22, "Deployment/inference/qwen-production", "spec.template.spec.containers[0].env[0].value"],
     ]);
     expect(Object.keys(json.violations[0]!)).toEqual(["ruleId", "enforcement", "waived", "file", "line", "objectRef", "fieldPath", "message"]);
   });
@@ -113,7 +113,7 @@ describe("modelfleet check", () => {
     expect(bad.stderr).toMatch(/^error: .*broken\.yaml:7: malformed YAML[^\n]*\n?$/);
     const failing = await execa("node", [BIN, "check", join(FIXTURES, "violations")], { reject: false });
     expect(failing.exitCode).toBe(1);
-    expect(failing.stdout).toContain(`${join(FIXTURES, "violations", "qwen.yaml")}:21  Deployment/inference/qwen-production`);
+    expect(failing.stdout).toContain(`${join(FIXTURES, "violations", "qwen.yaml")}:22  Deployment/inference/qwen-production`);
     expect(failing.stderr).toBe("");
   });
 });

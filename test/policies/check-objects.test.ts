@@ -12,12 +12,16 @@ import { basename, join } from "node:path";
 
 const DIGEST = `sha256:${"b".repeat(64)}`;
 
+const REVISION = "c1899de289a04d12100db370d81485cdf75e47ca";
+/** What the model builders write on an engine Deployment served from the model store (model-source-pinned). */
+const MODEL_ANNOTATIONS = { "modelfleet.dev/model-source": `huggingFace:Qwen/Qwen3-0.6B@${REVISION}`, "modelfleet.dev/model-delivery": "store" };
+
 /** A minimal vLLM Deployment, compliant except where a test changes it. */
 function vllmDeployment(overrides: { annotations?: Record<string, string>; env?: unknown[]; replicas?: number } = {}): K8sObject {
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: { name: "qwen-production", namespace: "inference", ...(overrides.annotations ? { annotations: overrides.annotations } : {}) },
+    metadata: { name: "qwen-production", namespace: "inference", annotations: { ...MODEL_ANNOTATIONS, ...overrides.annotations } },
     spec: {
       replicas: overrides.replicas ?? 1,
       template: {
@@ -29,8 +33,8 @@ function vllmDeployment(overrides: { annotations?: Record<string, string>; env?:
             {
               name: "vllm",
               image: `vllm/vllm-openai@${DIGEST}`,
-              args: ["--allowed-origins", '["https://chat.example.com"]'],
-              env: overrides.env ?? [],
+              args: ["--model", `/models/Qwen--Qwen3-0.6B/${REVISION}`, "--allowed-origins", '["https://chat.example.com"]'],
+              env: [...(overrides.env ?? []), { name: "HF_HUB_OFFLINE", value: "1" }],
               resources: { requests: { cpu: "4", memory: "16Gi" }, limits: { cpu: "4", memory: "16Gi", "nvidia.com/gpu": "1" } },
               securityContext: { allowPrivilegeEscalation: false },
               startupProbe: {},

@@ -65,6 +65,10 @@ describe("CrossGuard policies (in-process)", () => {
       ["pod-security", "mandatory"],
       ["network-policy-coverage", "mandatory"],
       ["pdb-coverage", "mandatory"],
+      ["model-source-pinned", "mandatory"],
+      ["no-download-at-start", "mandatory"],
+      ["autoscaler-metric-exported", "mandatory"],
+      ["autoscaled-has-pdb", "mandatory"],
       [WAIVERS_POLICY, "advisory"],
     ]);
     const dev = buildPolicies({ environment: "development" });

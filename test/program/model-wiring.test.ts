@@ -11,7 +11,11 @@ import { ROOT, runProgram, SECRET_SIG, type ProgramRun, type RegisteredResource 
 import { operatorSecrets } from "../helpers/stack-values.js";
 
 const COMPONENT = { vllm: "modelfleet:inference:VllmModel", llamacpp: "modelfleet:inference:LlamaCppModel" } as const;
-const BASE = ["ConfigMap", "Deployment", "NetworkPolicy", "Service", "ServiceAccount"];
+const ENGINE = ["ConfigMap", "Deployment", "NetworkPolicy", "Service", "ServiceAccount"];
+/** The engine's objects plus its model store (modelStore default perModel): claim, the Job's account and script, the Job. */
+const BASE = [...ENGINE, "ConfigMap", "Job", "PersistentVolumeClaim", "ServiceAccount"];
+/** With `gateway.inferencePool` and a `gatewayName` (staging and production): the pool and the route to it. */
+const POOL = ["HTTPRoute", "InferencePool"];
 const kind = (r: RegisteredResource) => r.type.slice(r.type.lastIndexOf(":") + 1);
 const componentUrn = (stack: string, engine: keyof typeof COMPONENT, name: string) => `urn:pulumi:${stack}::modelfleet::${COMPONENT[engine]}::${name}`;
 const childrenOf = (run: ProgramRun, parentUrn: string) => run.resources.filter((r) => r.parent === parentUrn);
@@ -26,8 +30,9 @@ function shippedModels(stack: string): Record<string, unknown>[] {
 describe.each([
   // stack, model → the kinds its component registers
   ["development", { "qwen3-small": BASE, "qwen25-gguf": BASE }],
-  ["staging", { "qwen3-8b": [...BASE, "Secret", "ServiceMonitor"], "llama31-8b": [...BASE, "Secret", "ServiceMonitor"], "qwen3-small-gguf": [...BASE, "Secret", "ServiceMonitor"] }],
-  ["production", { "qwen3-8b": [...BASE, "PodDisruptionBudget", "Secret", "ServiceMonitor"], "qwen25-7b": [...BASE, "PodDisruptionBudget", "Secret", "ServiceMonitor"] }],
+  // qwen3-8b is autoscaled (minReplicas 2) in both: its ScaledObject, and a PodDisruptionBudget from the minimum.
+  ["staging", { "qwen3-8b": [...BASE, ...POOL, "PodDisruptionBudget", "ScaledObject", "Secret", "ServiceMonitor"], "llama31-8b": [...BASE, ...POOL, "Secret", "ServiceMonitor"], "qwen3-small-gguf": [...BASE, ...POOL, "Secret", "ServiceMonitor"] }],
+  ["production", { "qwen3-8b": [...BASE, ...POOL, "PodDisruptionBudget", "ScaledObject", "Secret", "ServiceMonitor"], "qwen25-7b": [...BASE, ...POOL, "PodDisruptionBudget", "Secret", "ServiceMonitor"] }],
 ] as const)("model components of the %s stack", (stack, expected) => {
   let run: ProgramRun;
 
@@ -68,7 +73,7 @@ describe.each([
     expect(topLevel).toEqual(stack === "development" ? ["LimitRange", "Namespace", "ResourceQuota"] : ["ConfigMap", "LimitRange", "Namespace", "NetworkPolicy", "PrometheusRule", "ResourceQuota"]);
   });
 
-  it("every model resource waits for the Namespace; the Deployment also for its credentials Secret", () => {
+  it("every model resource waits for the Namespace; the Deployment also for its credentials Secret and its download Job", () => {
     const namespace = run.resources.find((r) => kind(r) === "Namespace")!;
     const namespaceUrn = `urn:pulumi:${stack}::modelfleet::${namespace.type}::${namespace.name}`;
     for (const model of run.config.models) {
@@ -78,6 +83,9 @@ describe.each([
       const deployment = children.find((r) => kind(r) === "Deployment")!;
       // run.modelUrns: each model resource's own URN, as the mocked engine assigned it.
       if (secret) expect(deployment.dependencies).toContain(run.modelUrns.get(secret.name));
+      // The engine starts only after its weights are in the store: it waits for the download Job.
+      const job = children.find((r) => kind(r) === "Job")!;
+      expect(deployment.dependencies, model.name).toContain(run.modelUrns.get(job.name));
     }
   });
 });
@@ -85,6 +93,8 @@ describe.each([
 describe("profile switches, one model setting at a time", () => {
   it("staging: a model with 2 replicas gets a PodDisruptionBudget, the others none", async () => {
     const models = shippedModels("staging");
+    // qwen3-8b: a fixed 2 replicas instead of its autoscaling block.
+    delete models[0]!["autoscaling"];
     models[0]!["replicas"] = 2;
     const secrets = operatorSecrets("staging");
     // One more pod than the shipped pool (1 node × 4 GPUs) holds: a second node, so only the replica count changes.
@@ -102,16 +112,24 @@ describe("profile switches, one model setting at a time", () => {
     expect(run.resources.filter((r) => kind(r) === "PodDisruptionBudget")).toEqual([]);
   });
 
-  it("development: an hfToken (a Pulumi secret) gives every model a credentials Secret holding only the token", async () => {
+  it("development: an hfToken (a Pulumi secret) gives every model a credentials Secret holding only the token, read by the download Job", async () => {
     const token = "hf_modelfleetDevToken0123456789abcdef";
     const run = await runProgram("development", { extra: { hfToken: token }, secretKeys: ["hfToken"] });
     for (const model of run.config.models) {
       const secret = childrenOf(run, componentUrn("development", model.engine, model.name)).find((r) => kind(r) === "Secret");
       expect(secret?.inputs["stringData"], model.name).toEqual({ [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270", value: { "hf-token": token } });
-      // The engine reads it through a secretKeyRef, never as a literal.
-      const deployment = childrenOf(run, componentUrn("development", model.engine, model.name)).find((r) => kind(r) === "Deployment")!;
+      // The download Job reads it through a secretKeyRef, never as a literal; the engine reads the store and gets no token.
+      const children = childrenOf(run, componentUrn("development", model.engine, model.name));
+      const job = children.find((r) => kind(r) === "Job")!;
+      const deployment = children.find((r) => kind(r) === "Deployment")!;
+      expect(JSON.stringify(job.inputs)).not.toContain(token);
+      expect(job.inputs["spec"].template.spec.containers[0].env).toContainEqual({
+        name: "HF_TOKEN",
+        valueFrom: { secretKeyRef: { key: "hf-token", name: secret!.inputs["metadata"].name } },
+      });
+      expect(job.dependencies).toContain(run.modelUrns.get(secret!.name));
       expect(JSON.stringify(deployment.inputs)).not.toContain(token);
-      expect(JSON.stringify(deployment.inputs)).toContain(`"name":"${secret!.inputs["metadata"].name}"`);
+      expect(JSON.stringify(deployment.inputs)).not.toContain("hf-token");
     }
   });
 });

@@ -11,11 +11,11 @@ const count = (run: ProgramRun, type: string) => run.resources.filter((r) => r.t
 const HF_TOKEN = "hf_modelfleetTestToken0123456789abcd";
 
 describe.each([
-  // stack, models (vllm, llamacpp), PDBs, ServiceMonitors, default-deny, Secrets
-  ["development", 1, 1, 0, 0, 0, 0],
-  ["staging", 2, 1, 0, 3, 1, 3],
-  ["production", 2, 0, 2, 2, 1, 2],
-] as const)("the program under mocks: %s", (stack, vllm, llamacpp, pdbs, monitors, defaultDeny, secrets) => {
+  // stack, models (vllm, llamacpp), PDBs, ServiceMonitors, default-deny, Secrets, ScaledObjects, pools (+ routes)
+  ["development", 1, 1, 0, 0, 0, 0, 0, 0],
+  ["staging", 2, 1, 1, 3, 1, 3, 1, 3],
+  ["production", 2, 0, 2, 2, 1, 2, 1, 2],
+] as const)("the program under mocks: %s", (stack, vllm, llamacpp, pdbs, monitors, defaultDeny, secrets, scaled, pools) => {
   let run: ProgramRun;
   const models = vllm + llamacpp;
 
@@ -25,7 +25,13 @@ describe.each([
     expect(count(run, "modelfleet:inference:LlamaCppModel")).toBe(llamacpp);
     expect(count(run, `${K8S}apps/v1:Deployment`)).toBe(models);
     expect(count(run, `${K8S}core/v1:Service`)).toBe(models);
-    expect(count(run, `${K8S}core/v1:ConfigMap`)).toBe(models);
+    // The engine's settings and the download Job's script; the store's claim and Job (modelStore: perModel).
+    expect(count(run, `${K8S}core/v1:ConfigMap`)).toBe(2 * models);
+    expect(count(run, `${K8S}core/v1:PersistentVolumeClaim`)).toBe(models);
+    expect(count(run, `${K8S}batch/v1:Job`)).toBe(models);
+    expect(count(run, `${K8S}keda.sh/v1alpha1:ScaledObject`)).toBe(scaled);
+    expect(count(run, `${K8S}inference.networking.k8s.io/v1:InferencePool`)).toBe(pools);
+    expect(count(run, `${K8S}gateway.networking.k8s.io/v1:HTTPRoute`)).toBe(pools);
     expect(count(run, `${K8S}networking.k8s.io/v1:NetworkPolicy`)).toBe(models + defaultDeny);
     expect(count(run, `${K8S}policy/v1:PodDisruptionBudget`)).toBe(pdbs);
     expect(count(run, `${K8S}monitoring.coreos.com/v1:ServiceMonitor`)).toBe(monitors);

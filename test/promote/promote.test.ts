@@ -32,9 +32,9 @@ const cli = promoteCli;
 const valuesOf = (text: string) => readStackValues(text, "Pulumi.production.yaml") as Record<string, any>;
 
 describe("the promotable split comes from the schema", () => {
-  it("image pins, and per model: engine, source, size, GPUs, served name and engine settings", () => {
+  it("image pins, and per model: engine, source, size, GPUs, autoscaling bounds, served name and engine settings", () => {
     expect(PROMOTABLE_STACK_KEYS).toEqual(["images"]);
-    expect(PROMOTABLE_MODEL_KEYS).toEqual(["engine", "source", "sizeBillions", "gpus", "servedModelName", "vllm", "llamacpp"]);
+    expect(PROMOTABLE_MODEL_KEYS).toEqual(["engine", "source", "sizeBillions", "gpus", "autoscaling", "servedModelName", "vllm", "llamacpp"]);
   });
 });
 
@@ -381,7 +381,7 @@ describe("more refusals, each leaving the target byte-identical", () => {
 
   it("a branch revision from development into production: the promoted file would not validate", async () => {
     const ws = workspace();
-    const development = readFileSync(join(ws.dir, "Pulumi.staging.yaml"), "utf8").replace("environment: staging", "environment: development").replace("revision: b968826d9c46dd6066d109eabc6255188de91218", "revision: main");
+    const development = readFileSync(join(ws.dir, "Pulumi.staging.yaml"), "utf8").replace("environment: staging", "environment: development").replace("revision: b968826d9c46dd6066d109eabc6255188de91218", "revision: main").replace("config:\n", "config:\n  modelfleet:modelStore:\n    mode: \"off\"\n");
     writeFileSync(join(ws.dir, "Pulumi.development.yaml"), development);
     const before = ws.production();
     const error = (await promote({ from: "development", to: "production", dir: ws.dir, write: true }).catch((e: unknown) => e)) as PromoteError;

@@ -12,7 +12,8 @@ import { runPsql, useRegistryDatabase } from "./support.js";
 const FIRST = "0001_create-model-registry-entries";
 const NOTIFY = "0002_notify-model-registry-changes";
 const VERIFY = "0003_record-verifications";
-const ALL = [FIRST, NOTIFY, VERIFY];
+const POOL = "0004_record-inference-pool";
+const ALL = [FIRST, NOTIFY, VERIFY, POOL];
 const ctx = useRegistryDatabase();
 
 /** Everything in schema `public` except node-pg-migrate's bookkeeping table, as comparable text. */
@@ -72,7 +73,7 @@ describe("migrations through node-pg-migrate", () => {
     expect(await migrateUp(client)).toEqual(ALL);
     const firstUp = await schemaOf(client);
     expect(await migrateUp(client)).toEqual([]);
-    expect(await migrateDown(client, { count: 3 })).toEqual([VERIFY, NOTIFY, FIRST]);
+    expect(await migrateDown(client, { count: 4 })).toEqual([POOL, VERIFY, NOTIFY, FIRST]);
     const afterDown = await schemaOf(client);
     expect(await migrateUp(client)).toEqual(ALL);
 
@@ -109,12 +110,12 @@ describe("migrations through node-pg-migrate", () => {
       expect.stringMatching(/^trigger model_registry_entries_notify_truncate CREATE TRIGGER \S+ AFTER TRUNCATE ON public.model_registry_entries FOR EACH STATEMENT /),
     ]);
 
-    // When reverting 0003 and 0002, then applying them again
-    await migrateDown(client);
+    // When reverting 0004, 0003 and 0002, then applying them again
+    await migrateDown(client, { count: 2 });
     const before0002Down = await schemaOf(client);
     expect(await migrateDown(client)).toEqual([NOTIFY]);
     const afterDown = await schemaOf(client);
-    expect(await migrateUp(client)).toEqual([NOTIFY, VERIFY]);
+    expect(await migrateUp(client)).toEqual([NOTIFY, VERIFY, POOL]);
 
     // Then down left 0001's schema untouched, and up restored the same schema
     expect(afterDown).toEqual(before0002Down.filter((item) => !item.includes("notify")));
@@ -150,13 +151,54 @@ describe("migrations through node-pg-migrate", () => {
     expect(rows).toEqual([{ old: true }]);
     expect(received).toEqual([]);
 
-    // And reverting 0003 leaves exactly the schema without its columns and constraints, with the old trigger function
+    // And reverting 0003 (after 0004) leaves exactly the schema without its columns and constraints, with the old
+    // trigger function
+    expect(await migrateDown(client)).toEqual([POOL]);
     expect(await migrateDown(client)).toEqual([VERIFY]);
     const afterDown = await schemaOf(client);
     expect(afterDown.some((item) => /verif/.test(item))).toBe(false);
     await client.query("UPDATE model_registry_entries SET deployment_namespace = 'ns2'");
     expect((await client.query("SELECT updated_at > now() - interval '1 minute' AS moved FROM model_registry_entries")).rows).toEqual([{ moved: true }]);
-    expect(await migrateUp(client)).toEqual([VERIFY]);
+    expect(await migrateUp(client)).toEqual([VERIFY, POOL]);
+    expect(await schemaOf(client)).toEqual(migratedSchema);
+  });
+
+  it("0004 adds the nullable inference_pool column, carried by the router's view and index, notifying routers; its down restores 0003's schema", async () => {
+    // Given a migrated database with one entry, and a listener on the routers' channel
+    const { db, client } = await ctx.migratedDb();
+    const poolItems = migratedSchema.filter((item) => item.includes("inference_pool"));
+    expect(poolItems).toEqual([
+      expect.stringMatching(/^column model_registry_entries\.inference_pool text null=YES identity=NO default=-$/),
+      expect.stringMatching(/^column routable_models\.inference_pool text /),
+      expect.stringMatching(/^constraint model_registry_entries model_registry_entries_inference_pool_check CHECK /),
+      expect.stringMatching(/^index CREATE INDEX model_registry_entries_routable_idx .* INCLUDE \(deployment_endpoint, last_health_check_at, inference_pool\) WHERE/),
+      expect.stringMatching(/^view routable_models .*inference_pool/s),
+    ]);
+    await client.query(`INSERT INTO model_registry_entries (model_name, engine, served_model_name, deployment_endpoint,
+      deployment_status, deployment_environment, deployment_namespace) VALUES ('m', 'vllm', 'm', 'm:8000', 'ready', 'staging', 'ns')`);
+    const listener = await ctx.connectTo(db);
+    const received: unknown[] = [];
+    listener.on("notification", (message) => received.push(JSON.parse(message.payload ?? "null")));
+    await listener.query("LISTEN model_registry_changed");
+
+    // When the pool is set, set to the same value, and a bad name is tried
+    await client.query("UPDATE model_registry_entries SET inference_pool = 'm-staging'");
+    await client.query("UPDATE model_registry_entries SET inference_pool = 'm-staging'");
+    for (const bad of ["M_Staging", "-m", `${"a".repeat(254)}`, ""]) {
+      await expect(client.query("UPDATE model_registry_entries SET inference_pool = $1", [bad]), bad).rejects.toThrow(/inference_pool_check/);
+    }
+    await listener.query("SELECT 1");
+
+    // Then routers were told once, and the view carries the pool
+    expect(received).toEqual([{ model: "m", environment: "staging", op: "update" }]);
+    expect((await client.query("SELECT inference_pool FROM routable_models")).rows).toEqual([{ inference_pool: "m-staging" }]);
+
+    // And reverting 0004 leaves exactly 0003's schema, whose trigger ignores the (gone) column
+    expect(await migrateDown(client)).toEqual([POOL]);
+    const afterDown = await schemaOf(client);
+    expect(afterDown.some((item) => item.includes("inference_pool"))).toBe(false);
+    expect(afterDown).toContainEqual(expect.stringMatching(/^index CREATE INDEX model_registry_entries_routable_idx .* INCLUDE \(deployment_endpoint, last_health_check_at\) WHERE/));
+    expect(await migrateUp(client)).toEqual([POOL]);
     expect(await schemaOf(client)).toEqual(migratedSchema);
   });
 
@@ -257,6 +299,7 @@ describe("migrations through node-pg-migrate", () => {
       [FIRST, true],
       [NOTIFY, true],
       [VERIFY, true],
+      [POOL, true],
       ["0099_broken", false],
     ]);
   });
@@ -266,7 +309,7 @@ describe("migrations through node-pg-migrate", () => {
     expect(await migrationStatus(client)).toEqual(ALL.map((name) => ({ name, appliedAt: null, known: true })));
     await migrateUp(client);
     const states = await migrationStatus(client);
-    expect(states.map((state) => state.appliedAt instanceof Date)).toEqual([true, true, true]);
+    expect(states.map((state) => state.appliedAt instanceof Date)).toEqual([true, true, true, true]);
   });
 
   it("rejects a down count below 1 without touching the database", async () => {
@@ -291,16 +334,17 @@ describe("in-cluster migration script (psql)", () => {
     expect(first.stdout).toContain(`migration ${FIRST}: applying`);
     expect(first.stdout).toContain(`migration ${NOTIFY}: applying`);
     expect(first.stdout).toContain(`migration ${VERIFY}: applying`);
+    expect(first.stdout).toContain(`migration ${POOL}: applying`);
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.stdout).toContain(`migration ${FIRST}: already applied`);
     expect(second.stdout).toContain(`migration ${NOTIFY}: already applied`);
     expect(await schemaOf(client)).toEqual(migratedSchema);
     expect(await appliedNames(client)).toEqual(ALL);
-    expect((await migrationStatus(client)).map((s) => s.appliedAt !== null)).toEqual([true, true, true]);
+    expect((await migrationStatus(client)).map((s) => s.appliedAt !== null)).toEqual([true, true, true, true]);
     expect(await migrateUp(client)).toEqual([]);
 
     // And node-pg-migrate can revert what the script applied, after which the script applies it again
-    expect(await migrateDown(client, { count: 3 })).toEqual([VERIFY, NOTIFY, FIRST]);
+    expect(await migrateDown(client, { count: 4 })).toEqual([POOL, VERIFY, NOTIFY, FIRST]);
     expect((await runPsql(ctx.server(), db, script)).exitCode).toBe(0);
     expect(await schemaOf(client)).toEqual(migratedSchema);
   });

@@ -1,5 +1,6 @@
 /**
- * Vitest global setup: the integration suites need real PostgreSQL 15, skopeo, umoci, Debian's docker-registry and openssl.
+ * Vitest global setup: the integration suites need real PostgreSQL 15, skopeo, umoci, Debian's docker-registry, openssl
+ * and promtool (Debian prometheus).
  * Missing ones are installed with apt-get when we run as root; otherwise the run stops at once with the exact
  * command to run. Never skipped silently.
  */
@@ -21,6 +22,8 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { debianPackage: "docker-registry", present: () => existsSync("/usr/bin/docker-registry") },
   // Signed bundles are checked with the openssl CLI too, as an operator would by hand.
   { debianPackage: "openssl", present: onPath("openssl") },
+  // promtool parses and evaluates the autoscalers' PromQL (test/components/scaling.test.ts).
+  { debianPackage: "prometheus", present: onPath("promtool") },
 ];
 
 export default function setup(): void {

@@ -1,10 +1,12 @@
 import { shown, shownLabels } from "../../display.js";
 import { asRecord, engineContainers, isInferenceWorkload, namespaceOf, objectsSelecting } from "../../k8s.js";
 import { defineRule, type Finding } from "../../types.js";
+import { autoscaledWorkloads, pdbSelector } from "../model/autoscaled-has-pdb.js";
 
 /**
  * pdb-coverage (stack-level): a model running more than one replica has a PodDisruptionBudget selecting its pods,
  * so a node drain cannot take every replica at once. Disabled in development (one replica, no PDB by profile).
+ * A workload an autoscaler scales is left to autoscaled-has-pdb (one violation per missing PDB, not two).
  */
 export const pdbCoverage = defineRule({
   id: "pdb-coverage",
@@ -15,14 +17,14 @@ export const pdbCoverage = defineRule({
   remediation: "Add a PodDisruptionBudget (policy/v1) selecting the model's pod labels with maxUnavailable: 1.",
   checkStack: (objects) => {
     const findings: Finding[] = [];
+    const autoscaled = autoscaledWorkloads(objects);
     for (const object of objects) {
-      if (!isInferenceWorkload(object)) continue;
+      if (!isInferenceWorkload(object) || autoscaled.has(object)) continue;
       const replicas = asRecord(object["spec"])?.["replicas"];
       if (typeof replicas !== "number" || replicas <= 1) continue;
       const { template } = engineContainers(object)[0]!;
       const ns = namespaceOf(object);
-      // A PDB without spec.selector selects nothing (undefined is not a selector map).
-      const covered = objectsSelecting(objects, ns, "PodDisruptionBudget", "spec.selector", (pdb) => asRecord(pdb["spec"])?.["selector"], template.labels).length > 0;
+      const covered = objectsSelecting(objects, ns, "PodDisruptionBudget", "spec.selector", pdbSelector, template.labels).length > 0;
       if (covered) continue;
       findings.push({
         object,
