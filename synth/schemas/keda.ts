@@ -10,11 +10,39 @@ import { ScaledObject as KedaScaledObject } from "@kubernetes-models/keda/keda.s
  * field validation does — and the rules the CRD states in CEL or KEDA's admission webhook checks in Go.
  */
 
+/** autoscaling/v2 HPAScalingRules, the same for scaleUp and scaleDown in the CRD. */
+const HPA_SCALING_RULES: Schema = {
+  properties: {
+    policies: {
+      items: {
+        properties: {
+          periodSeconds: { format: "int32", type: "integer" },
+          type: { type: "string" },
+          value: { format: "int32", type: "integer" },
+        },
+        required: ["periodSeconds", "type", "value"],
+        type: "object",
+      },
+      type: "array",
+    },
+    selectPolicy: { type: "string" },
+    stabilizationWindowSeconds: { format: "int32", type: "integer" },
+    tolerance: {
+      anyOf: [{ type: "integer" }, { type: "string" }],
+      pattern: "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$",
+      "x-kubernetes-int-or-string": true,
+    },
+  },
+  type: "object",
+};
+
 /**
  * `spec.versions[0].schema.openAPIV3Schema.properties.spec` of `config/crd/bases/keda.sh_scaledobjects.yaml` in
  * github.com/kedacore/keda at v2.20.2 (commit 68a5b5028f35b22d50597c69819ab32c4e92f21a, Apache-2.0), converted to
- * JSON with `description` and `x-kubernetes-list-type` left out; nothing else changed.
+ * JSON with `description` and `x-kubernetes-list-type` left out, and the identical scaleUp/scaleDown rules written once
+ * (HPA_SCALING_RULES); nothing else changed.
  */
+
 const SCALED_OBJECT_SPEC_V2_20_2: Schema = {
   properties: {
     advanced: {
@@ -23,54 +51,8 @@ const SCALED_OBJECT_SPEC_V2_20_2: Schema = {
           properties: {
             behavior: {
               properties: {
-                scaleDown: {
-                  properties: {
-                    policies: {
-                      items: {
-                        properties: {
-                          periodSeconds: { format: "int32", type: "integer" },
-                          type: { type: "string" },
-                          value: { format: "int32", type: "integer" },
-                        },
-                        required: ["periodSeconds", "type", "value"],
-                        type: "object",
-                      },
-                      type: "array",
-                    },
-                    selectPolicy: { type: "string" },
-                    stabilizationWindowSeconds: { format: "int32", type: "integer" },
-                    tolerance: {
-                      anyOf: [{ type: "integer" }, { type: "string" }],
-                      pattern: "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$",
-                      "x-kubernetes-int-or-string": true,
-                    },
-                  },
-                  type: "object",
-                },
-                scaleUp: {
-                  properties: {
-                    policies: {
-                      items: {
-                        properties: {
-                          periodSeconds: { format: "int32", type: "integer" },
-                          type: { type: "string" },
-                          value: { format: "int32", type: "integer" },
-                        },
-                        required: ["periodSeconds", "type", "value"],
-                        type: "object",
-                      },
-                      type: "array",
-                    },
-                    selectPolicy: { type: "string" },
-                    stabilizationWindowSeconds: { format: "int32", type: "integer" },
-                    tolerance: {
-                      anyOf: [{ type: "integer" }, { type: "string" }],
-                      pattern: "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$",
-                      "x-kubernetes-int-or-string": true,
-                    },
-                  },
-                  type: "object",
-                },
+                scaleDown: HPA_SCALING_RULES,
+                scaleUp: HPA_SCALING_RULES,
               },
               type: "object",
             },

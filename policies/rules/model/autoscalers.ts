@@ -88,7 +88,10 @@ export function autoscalerOf(object: K8sObject): Autoscaler | undefined {
       if (!Object.hasOwn(HPA_METRIC_TYPES, typeName)) return;
       const type = HPA_METRIC_TYPES[typeName]!;
       const metricName = asString(asRecord(asRecord(metric[type.field])?.["metric"])?.["name"]);
-      if (metricName !== undefined) metrics.push({ text: metricName, path: ["spec", "metrics", index, type.field, "metric", "name"], what: type.what });
+      // prometheus-adapter serves `vllm:num_requests_waiting` as `vllm_num_requests_waiting` (docs/scaling.md), so the
+      // adapter form is read back as the engine's series name.
+      const series = metricName?.replace(/^(vllm|llamacpp)_/, "$1:");
+      if (series !== undefined) metrics.push({ text: series, path: ["spec", "metrics", index, type.field, "metric", "name"], what: type.what });
     });
   }
   const max = keda ? (spec?.["maxReplicaCount"] ?? KEDA_DEFAULT_MAX_REPLICAS) : spec?.["maxReplicas"];
