@@ -12,8 +12,8 @@ import { operatorSecrets } from "../helpers/stack-values.js";
 
 const COMPONENT = { vllm: "modelfleet:inference:VllmModel", llamacpp: "modelfleet:inference:LlamaCppModel" } as const;
 const ENGINE = ["ConfigMap", "Deployment", "NetworkPolicy", "Service", "ServiceAccount"];
-/** The engine's objects plus its model store (modelStore default perModel): claim, the Job's account, the Job (the script is the stack's). */
-const BASE = [...ENGINE, "Job", "PersistentVolumeClaim", "ServiceAccount"];
+/** The engine's objects plus its model store (modelStore default perModel): claim, the Job's account and script, the Job. */
+const BASE = [...ENGINE, "ConfigMap", "Job", "PersistentVolumeClaim", "ServiceAccount"];
 /** With `gateway.inferencePool` and a `gatewayName` (staging and production): the pool and the route to it. */
 const POOL = ["HTTPRoute", "InferencePool"];
 const kind = (r: RegisteredResource) => r.type.slice(r.type.lastIndexOf(":") + 1);
@@ -70,8 +70,7 @@ describe.each([
     // At the top level: only the namespace objects (with its quota and limit range) and, where the environment
     // monitors, the alerts and dashboard.
     const topLevel = run.resources.filter((r) => r.parent === "" && r.type.startsWith("kubernetes:")).map(kind).sort();
-    // The download script's ConfigMap is the stack's, next to the quota.
-    expect(topLevel).toEqual(stack === "development" ? ["ConfigMap", "LimitRange", "Namespace", "ResourceQuota"] : ["ConfigMap", "ConfigMap", "LimitRange", "Namespace", "NetworkPolicy", "PrometheusRule", "ResourceQuota"]);
+    expect(topLevel).toEqual(stack === "development" ? ["LimitRange", "Namespace", "ResourceQuota"] : ["ConfigMap", "LimitRange", "Namespace", "NetworkPolicy", "PrometheusRule", "ResourceQuota"]);
   });
 
   it("every model resource waits for the Namespace; the Deployment also for its credentials Secret and its download Job", () => {

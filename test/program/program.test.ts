@@ -25,8 +25,8 @@ describe.each([
     expect(count(run, "modelfleet:inference:LlamaCppModel")).toBe(llamacpp);
     expect(count(run, `${K8S}apps/v1:Deployment`)).toBe(models);
     expect(count(run, `${K8S}core/v1:Service`)).toBe(models);
-    // The engines' settings and the stack's one download script; the store's claim and Job (modelStore: perModel).
-    expect(count(run, `${K8S}core/v1:ConfigMap`)).toBe(models + 1);
+    // The engine's settings and the download Job's script; the store's claim and Job (modelStore: perModel).
+    expect(count(run, `${K8S}core/v1:ConfigMap`)).toBe(2 * models);
     expect(count(run, `${K8S}core/v1:PersistentVolumeClaim`)).toBe(models);
     expect(count(run, `${K8S}batch/v1:Job`)).toBe(models);
     expect(count(run, `${K8S}keda.sh/v1alpha1:ScaledObject`)).toBe(scaled);
