@@ -9,17 +9,23 @@
  *   `endpointPickerRef` required (v1.0.0–v1.5.0), at most one target port (v1.0.0), no `appProtocol` (added v1.4.0).
  *   CEL rules as checks: target port numbers unique; `endpointPickerRef.port` required when kind is Service.
  * - HTTPRoute: gateway-api `config/crd/standard/gateway.networking.k8s.io_httproutes.yaml` at v1.4.0 (5e5891a5),
- *   version v1, for the fields modelfleet emits (parentRefs, hostnames, rules with matches, backendRefs and
- *   timeouts); filters, sessionPersistence and retry are refused as unknown. CEL rules as checks: path values for
- *   Exact/PathPrefix, "port required for a core Service backend", duplicate parents need distinct sectionNames,
- *   fewer than 128 matches per route, backendRequest timeout ≤ request timeout.
+ *   version v1, for the fields modelfleet emits (parentRefs, hostnames, rules with matches, filters, backendRefs and
+ *   timeouts); sessionPersistence, retry and backendRefs[].filters are refused as unknown. Of the filter types only
+ *   URLRewrite is accepted (a model's `/<model>/v1` prefix rewritten to `/v1`); the others are refused by name.
+ *   CEL rules as checks: path values for Exact/PathPrefix, "port required for a core Service backend", duplicate
+ *   parents need distinct sectionNames, fewer than 128 matches per route, backendRequest timeout ≤ request timeout;
+ *   for filters: the filter's type matches its field (urlRewrite set exactly when type is URLRewrite), at most one
+ *   URLRewrite per rule and not with a RequestRedirect, the path modifier's type matches its field
+ *   (replaceFullPath / replacePrefixMatch), and a replacePrefixMatch rewrite only on a rule with exactly one match,
+ *   of type PathPrefix.
  * Every object level refuses keys the CRD does not define (a misspelt field would otherwise be pruned silently).
  *
- * ajv is the validator kubernetes-models itself runs (through @kubernetes-models/validate). It is loaded and the
- * schemas compiled on first use (about 0.4 s once), so a synth with no gateway objects does not pay for it.
+ * The schemas live in gateway-definitions.ts. ajv (the validator kubernetes-models itself runs) compiles them ahead of
+ * time, in its standalone mode, into gateway-validators.generated.ts (`npm run generate:schemas`; a test fails while
+ * that file is stale), so validating loads the generated functions and ajv's runtime helpers, not the ajv compiler.
  */
-import { createRequire } from "node:module";
-import type { Ajv, ErrorObject, SchemaObject, ValidateFunction } from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
+import { validateHTTPRoute, validateInferencePool } from "./gateway-validators.generated.js";
 
 /** One problem, shaped like ajv's (and kubernetes-models') errors: a JSON pointer and a message. */
 export interface GatewaySchemaProblem {
@@ -37,81 +43,7 @@ export class GatewaySchemaError extends Error {
   }
 }
 
-// --- shared pieces -------------------------------------------------------------------------------------------------
-
-const DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
-const DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
-const GROUP = "^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
-const KIND = "^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$";
-const LABEL_VALUE = "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$";
-// A label key: optional DNS-subdomain prefix (≤ 253) and "/", then a name of ≤ 63 characters.
-const LABEL_KEY = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
-const HEADER_NAME = "^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$";
-const DURATION = "^([0-9]{1,5}(h|m|s|ms)){1,4}$";
-
-const str = (min: number, max: number, pattern?: string): SchemaObject => ({
-  type: "string",
-  minLength: min,
-  maxLength: max,
-  ...(pattern ? { pattern } : {}),
-});
-const port: SchemaObject = { type: "integer", minimum: 1, maximum: 65535 };
-const closed = (properties: Record<string, SchemaObject>, required: readonly string[] = []): SchemaObject => ({
-  type: "object",
-  properties,
-  ...(required.length > 0 ? { required: [...required] } : {}),
-  additionalProperties: false,
-});
-
-const labelMap: SchemaObject = {
-  type: "object",
-  propertyNames: { type: "string", maxLength: 317, pattern: LABEL_KEY },
-  additionalProperties: str(0, 63, LABEL_VALUE),
-};
-
-/** What modelfleet's builders put in metadata; anything else (uid, managedFields…) has no place in desired state. */
-const objectMeta: SchemaObject = closed(
-  {
-    name: str(1, 253, DNS_SUBDOMAIN),
-    namespace: str(1, 63, DNS_LABEL),
-    labels: labelMap,
-    annotations: { type: "object", additionalProperties: { type: "string" } },
-  },
-  ["name"],
-);
-
-const envelope = (apiVersion: string, kind: string, spec: SchemaObject): SchemaObject =>
-  closed({ apiVersion: { const: apiVersion }, kind: { const: kind }, metadata: objectMeta, spec }, ["apiVersion", "kind", "metadata", "spec"]);
-
 // --- InferencePool -------------------------------------------------------------------------------------------------
-
-const portNumber = closed({ number: port }, ["number"]);
-
-const inferencePoolSchema = envelope(
-  "inference.networking.k8s.io/v1",
-  "InferencePool",
-  closed(
-    {
-      selector: closed(
-        { matchLabels: { ...labelMap, minProperties: 1, maxProperties: 64 } },
-        ["matchLabels"],
-      ),
-      // v1.6.0 allows 8; v1.0.0 allowed one.
-      targetPorts: { type: "array", minItems: 1, maxItems: 1, items: portNumber },
-      endpointPickerRef: closed(
-        {
-          group: str(0, 253, GROUP),
-          kind: str(1, 63, KIND),
-          name: str(1, 253),
-          port: portNumber,
-          failureMode: { enum: ["FailOpen", "FailClose"] },
-        },
-        ["name"],
-      ),
-    },
-    ["selector", "targetPorts", "endpointPickerRef"],
-  ),
-);
 
 function inferencePoolRules(obj: Record<string, unknown>): GatewaySchemaProblem[] {
   const problems: GatewaySchemaProblem[] = [];
@@ -131,63 +63,6 @@ function inferencePoolRules(obj: Record<string, unknown>): GatewaySchemaProblem[
 
 // --- HTTPRoute -----------------------------------------------------------------------------------------------------
 
-const parentRef = closed(
-  {
-    group: str(0, 253, GROUP),
-    kind: str(1, 63, KIND),
-    name: str(1, 253),
-    namespace: str(1, 63, DNS_LABEL),
-    sectionName: str(1, 253, DNS_SUBDOMAIN),
-    port,
-  },
-  ["name"],
-);
-
-const headerMatch = closed(
-  { type: { enum: ["Exact", "RegularExpression"] }, name: str(1, 256, HEADER_NAME), value: str(1, 4096) },
-  ["name", "value"],
-);
-const queryParamMatch = closed(
-  { type: { enum: ["Exact", "RegularExpression"] }, name: str(1, 256, HEADER_NAME), value: str(1, 1024) },
-  ["name", "value"],
-);
-
-const routeMatch = closed({
-  path: closed({ type: { enum: ["Exact", "PathPrefix", "RegularExpression"] }, value: { type: "string", maxLength: 1024 } }),
-  headers: { type: "array", maxItems: 16, items: headerMatch },
-  queryParams: { type: "array", maxItems: 16, items: queryParamMatch },
-  method: { enum: ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"] },
-});
-
-const backendRef = closed(
-  {
-    group: str(0, 253, GROUP),
-    kind: str(1, 63, KIND),
-    name: str(1, 253),
-    namespace: str(1, 63, DNS_LABEL),
-    port,
-    weight: { type: "integer", minimum: 0, maximum: 1_000_000 },
-  },
-  ["name"],
-);
-
-const routeRule = closed({
-  name: str(1, 253, DNS_SUBDOMAIN),
-  matches: { type: "array", maxItems: 64, items: routeMatch },
-  backendRefs: { type: "array", maxItems: 16, items: backendRef },
-  timeouts: closed({ request: { type: "string", pattern: DURATION }, backendRequest: { type: "string", pattern: DURATION } }),
-});
-
-const httpRouteSchema = envelope(
-  "gateway.networking.k8s.io/v1",
-  "HTTPRoute",
-  closed({
-    parentRefs: { type: "array", maxItems: 32, items: parentRef },
-    hostnames: { type: "array", maxItems: 16, items: str(1, 253, "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$") },
-    rules: { type: "array", maxItems: 16, items: routeRule },
-  }),
-);
-
 const PATH_CHARACTERS = /^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$/;
 const PATH_RULES: ReadonlyArray<[(value: string) => boolean, string]> = [
   [(v) => v.startsWith("/"), "value must be an absolute path and start with '/' when type one of ['Exact', 'PathPrefix']"],
@@ -206,6 +81,71 @@ function durationMs(text: string): number {
   let total = 0;
   for (const [, amount, unit] of text.matchAll(/([0-9]+)(ms|h|m|s)/g)) total += Number(amount) * (factor[unit ?? ""] ?? 0);
   return total;
+}
+
+/** The filter types of the CRD's enum that this validator has no schema for (their fields are refused as unknown). */
+const UNSUPPORTED_FILTER_TYPES = new Set(["RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror", "RequestRedirect", "ExtensionRef"]);
+
+/** The CEL rules on `rules[r].filters`, its items and their URLRewrite path, and the rule's own rewrite/match rule. */
+function filterRules(
+  rule: Record<string, unknown>,
+  r: number,
+  list: (value: unknown) => Array<Record<string, unknown>>,
+): GatewaySchemaProblem[] {
+  const problems: GatewaySchemaProblem[] = [];
+  const filters = list(rule["filters"]);
+  const at = `/spec/rules/${r}/filters`;
+  filters.forEach((filter, f) => {
+    const type = filter["type"];
+    if (typeof type === "string" && UNSUPPORTED_FILTER_TYPES.has(type)) {
+      problems.push({
+        instancePath: `${at}/${f}/type`,
+        message: `filter type ${JSON.stringify(type)} is not supported by modelfleet's HTTPRoute schema (allowed: "URLRewrite"); remove the filter, or add its fields to synth/schemas/gateway-definitions.ts from the gateway-api v1.4.0 CRD`,
+      });
+    }
+    const rewrite = filter["urlRewrite"];
+    if (rewrite !== undefined && type !== "URLRewrite") {
+      problems.push({ instancePath: `${at}/${f}`, message: `filter.urlRewrite must be nil if the filter.type is not URLRewrite (got type ${JSON.stringify(type)})` });
+    }
+    if (rewrite === undefined && type === "URLRewrite") {
+      problems.push({ instancePath: `${at}/${f}`, message: "filter.urlRewrite must be specified for URLRewrite filter.type" });
+    }
+    const path = rewrite !== null && typeof rewrite === "object" ? (rewrite as Record<string, unknown>)["path"] : undefined;
+    if (path !== null && typeof path === "object") {
+      const p = path as Record<string, unknown>;
+      for (const field of ["replaceFullPath", "replacePrefixMatch"] as const) {
+        const fieldType = field === "replaceFullPath" ? "ReplaceFullPath" : "ReplacePrefixMatch";
+        if (p["type"] === fieldType && p[field] === undefined) {
+          problems.push({ instancePath: `${at}/${f}/urlRewrite/path`, message: `${field} must be specified when type is set to '${fieldType}'` });
+        }
+        if (p[field] !== undefined && p["type"] !== fieldType) {
+          problems.push({ instancePath: `${at}/${f}/urlRewrite/path`, message: `type must be '${fieldType}' when ${field} is set (got type ${JSON.stringify(p["type"])})` });
+        }
+      }
+    }
+  });
+  const count = (type: string): number => filters.filter((filter) => filter["type"] === type).length;
+  if (count("URLRewrite") > 1) problems.push({ instancePath: at, message: `URLRewrite filter cannot be repeated (got ${count("URLRewrite")})` });
+  if (count("URLRewrite") > 0 && count("RequestRedirect") > 0) {
+    problems.push({ instancePath: at, message: "May specify either httpRouteFilterRequestRedirect or httpRouteFilterRequestRewrite, but not both" });
+  }
+  // A prefix can only be replaced when the rule matches exactly one prefix. The API server defaults an absent
+  // `matches` to one PathPrefix "/" match, and an absent path or path type to PathPrefix, before it runs this rule.
+  const prefixRewrite = filters.some((filter) => {
+    const rewrite = filter["urlRewrite"] as Record<string, unknown> | undefined;
+    const path = rewrite !== null && typeof rewrite === "object" ? (rewrite["path"] as Record<string, unknown> | undefined) : undefined;
+    return path !== null && typeof path === "object" && path["type"] === "ReplacePrefixMatch" && path["replacePrefixMatch"] !== undefined;
+  });
+  if (prefixRewrite) {
+    const matches = Array.isArray(rule["matches"]) ? (rule["matches"] as Array<Record<string, unknown> | undefined>) : [{}];
+    const path = matches[0]?.["path"] as Record<string, unknown> | undefined;
+    const pathType = path !== null && typeof path === "object" ? (path["type"] ?? "PathPrefix") : "PathPrefix";
+    if (matches.length !== 1 || pathType !== "PathPrefix") {
+      const got = matches.length !== 1 ? `${matches.length} matches` : `one match of type ${JSON.stringify(pathType)}`;
+      problems.push({ instancePath: `/spec/rules/${r}`, message: `When using URLRewrite filter with path.replacePrefixMatch, exactly one PathPrefix match must be specified (got ${got}); split the rule so each prefix has its own` });
+    }
+  }
+  return problems;
 }
 
 function httpRouteRules(obj: Record<string, unknown>): GatewaySchemaProblem[] {
@@ -257,6 +197,7 @@ function httpRouteRules(obj: Record<string, unknown>): GatewaySchemaProblem[] {
         problems.push({ instancePath: `/spec/rules/${r}/backendRefs/${b}`, message: "Must have port for Service reference" });
       }
     });
+    problems.push(...filterRules(rule, r, list));
     const timeouts = rule["timeouts"] as Record<string, unknown> | undefined;
     if (timeouts && typeof timeouts["request"] === "string" && typeof timeouts["backendRequest"] === "string") {
       const request = durationMs(timeouts["request"]);
@@ -269,20 +210,6 @@ function httpRouteRules(obj: Record<string, unknown>): GatewaySchemaProblem[] {
 }
 
 // --- running them --------------------------------------------------------------------------------------------------
-
-let ajv: Ajv | undefined;
-const compiled = new Map<SchemaObject, ValidateFunction>();
-
-function compile(schema: SchemaObject): ValidateFunction {
-  // verbose: errors carry the received value and the schema, which the messages quote.
-  ajv ??= new (createRequire(import.meta.url)("ajv") as typeof import("ajv")).Ajv({ allErrors: true, strict: true, verbose: true });
-  let validate = compiled.get(schema);
-  if (!validate) {
-    validate = ajv.compile(schema);
-    compiled.set(schema, validate);
-  }
-  return validate;
-}
 
 /** ajv's message, made to say which key or value was received and what is allowed. */
 function explain(error: ErrorObject): GatewaySchemaProblem {
@@ -305,8 +232,14 @@ function explain(error: ErrorObject): GatewaySchemaProblem {
   }
 }
 
-function run(kind: string, schema: SchemaObject, rules: (obj: Record<string, unknown>) => GatewaySchemaProblem[], data: unknown): void {
-  const validate = compile(schema);
+// Generated without types (`@ts-nocheck`): ajv's standalone functions have the ValidateFunction interface.
+const VALIDATORS = {
+  InferencePool: validateInferencePool as unknown as ValidateFunction,
+  HTTPRoute: validateHTTPRoute as unknown as ValidateFunction,
+} as const;
+
+function run(kind: keyof typeof VALIDATORS, rules: (obj: Record<string, unknown>) => GatewaySchemaProblem[], data: unknown): void {
+  const validate = VALIDATORS[kind];
   const problems: GatewaySchemaProblem[] = [];
   if (!validate(data)) {
     // A pattern failure inside propertyNames also reports the pattern itself; keep the one that names the key.
@@ -324,7 +257,7 @@ export class InferencePool {
   }
   /** @throws GatewaySchemaError listing every problem. */
   validate(): void {
-    run("InferencePool", inferencePoolSchema, inferencePoolRules, this.#data);
+    run("InferencePool", inferencePoolRules, this.#data);
   }
 }
 
@@ -336,6 +269,6 @@ export class HTTPRoute {
   }
   /** @throws GatewaySchemaError listing every problem. */
   validate(): void {
-    run("HTTPRoute", httpRouteSchema, httpRouteRules, this.#data);
+    run("HTTPRoute", httpRouteRules, this.#data);
   }
 }

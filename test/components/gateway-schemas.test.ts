@@ -158,7 +158,7 @@ describe("HTTPRoute schema (gateway-api v1.4.0 standard CRD, v1)", () => {
     ["17 backendRefs", (r) => (r["spec"].rules[0].backendRefs = Array.from({ length: 17 }, () => ({ name: "svc", port: 80 }))), "/spec/rules/0/backendRefs", /more than 16 items/],
     ["weight over 1,000,000", (r) => (r["spec"].rules[0].backendRefs[0].weight = 1_000_001), "/spec/rules/0/backendRefs/0/weight", /<= 1000000/],
     ["a backendRef kind with '_'", (r) => (r["spec"].rules[0].backendRefs[0].kind = "Inference_Pool"), "/spec/rules/0/backendRefs/0/kind", /must match/],
-    ["filters (not emitted by modelfleet)", (r) => (r["spec"].rules[0].filters = []), "/spec/rules/0", /unknown field "filters"/],
+    ["filters on a backendRef (not emitted by modelfleet)", (r) => (r["spec"].rules[0].backendRefs[0].filters = []), "/spec/rules/0/backendRefs/0", /unknown field "filters" \(allowed: group, kind, name, namespace, port, weight\)/],
     ["a timeout of 5 minutes written '5min'", (r) => (r["spec"].rules[0].timeouts = { request: "5min" }), "/spec/rules/0/timeouts/request", /must match/],
     ["backendRequest longer than request (CEL)", (r) => (r["spec"].rules[0].timeouts = { request: "1m", backendRequest: "61s" }), "/spec/rules/0/timeouts", /backendRequest timeout cannot be longer than request timeout/],
     ["a misspelt parentRefs", (r) => (r["spec"].parentRef = r["spec"].parentRefs), "/spec", /unknown field "parentRef" \(allowed: parentRefs, hostnames, rules\)/],
@@ -172,5 +172,85 @@ describe("HTTPRoute schema (gateway-api v1.4.0 standard CRD, v1)", () => {
     const obj = route();
     obj["spec"].rules[0].timeouts = { request: "0s", backendRequest: "10m" };
     expect(routeProblems(obj)).toEqual([]);
+  });
+});
+
+/** The second rule modelfleet adds per model: `/<model>/v1` rewritten to `/v1`, so no body-based router is needed. */
+function rewriteRoute(): Json {
+  const obj = route();
+  obj["spec"].rules.push({
+    matches: [{ path: { type: "PathPrefix", value: "/qwen3/v1" } }],
+    filters: [{ type: "URLRewrite", urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/v1" } } }],
+    backendRefs: [{ group: "inference.networking.k8s.io", kind: "InferencePool", name: "qwen3-staging" }],
+  });
+  return obj;
+}
+
+describe("HTTPRoute URLRewrite filters (gateway-api v1.4.0 standard CRD, v1)", () => {
+  it("accepts the model-prefix rewrite modelfleet builds", () => {
+    expect(routeProblems(rewriteRoute())).toEqual([]);
+  });
+
+  it.each<[string, (rule: Json) => void]>([
+    ["a hostname rewrite", (rule) => (rule["filters"][0].urlRewrite = { hostname: "models.internal.example.com" })],
+    ["a full-path rewrite on an Exact match", (rule) => {
+      rule["matches"] = [{ path: { type: "Exact", value: "/qwen3/v1/models" } }];
+      rule["filters"][0].urlRewrite.path = { type: "ReplaceFullPath", replaceFullPath: "/v1/models" };
+    }],
+    ["a prefix rewrite on a rule without matches (defaults to one PathPrefix '/')", (rule) => delete rule["matches"]],
+    ["a prefix rewrite on a match without path (defaults to PathPrefix '/')", (rule) => (rule["matches"] = [{ method: "POST" }])],
+    ["a prefix rewrite on a path without type (defaults to PathPrefix)", (rule) => delete rule["matches"][0].path.type],
+    ["an empty filter list", (rule) => (rule["filters"] = [])],
+  ])("accepts %s", (_, change) => {
+    const obj = rewriteRoute();
+    change(obj["spec"].rules[1]);
+    expect(routeProblems(obj)).toEqual([]);
+  });
+
+  it.each<[string, (rule: Json) => void, string, RegExp]>([
+    ["17 filters", (rule) => (rule["filters"] = Array.from({ length: 17 }, () => ({ type: "URLRewrite", urlRewrite: {} }))), "/spec/rules/1/filters", /must NOT have more than 16 items/],
+    ["a filter without type", (rule) => delete rule["filters"][0].type, "/spec/rules/1/filters/0", /must have required property 'type'/],
+    ["a filter type outside the CRD's enum", (rule) => (rule["filters"][0].type = "Rewrite"), "/spec/rules/1/filters/0/type", /^"Rewrite" is not one of "RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror", "RequestRedirect", "URLRewrite", "ExtensionRef"$/],
+    ["a filter field other than urlRewrite", (rule) => (rule["filters"][0].requestRedirect = { statusCode: 301 }), "/spec/rules/1/filters/0", /unknown field "requestRedirect" \(allowed: type, urlRewrite\)/],
+    ["an unknown urlRewrite field", (rule) => (rule["filters"][0].urlRewrite.prefix = "/v1"), "/spec/rules/1/filters/0/urlRewrite", /unknown field "prefix" \(allowed: hostname, path\)/],
+    ["an empty hostname", (rule) => (rule["filters"][0].urlRewrite.hostname = ""), "/spec/rules/1/filters/0/urlRewrite/hostname", /must NOT have fewer than 1 characters/],
+    ["a hostname of 254 characters", (rule) => (rule["filters"][0].urlRewrite.hostname = `${"a.".repeat(126)}ab`), "/spec/rules/1/filters/0/urlRewrite/hostname", /must NOT have more than 253 characters/],
+    ["a hostname with capitals", (rule) => (rule["filters"][0].urlRewrite.hostname = "Models.example.com"), "/spec/rules/1/filters/0/urlRewrite/hostname", /^"Models.example.com" must match \^\[a-z0-9\]/],
+    ["a wildcard hostname (allowed in hostnames, not in a rewrite)", (rule) => (rule["filters"][0].urlRewrite.hostname = "*.example.com"), "/spec/rules/1/filters/0/urlRewrite/hostname", /must match/],
+    ["a path modifier without type", (rule) => delete rule["filters"][0].urlRewrite.path.type, "/spec/rules/1/filters/0/urlRewrite/path", /must have required property 'type'/],
+    ["path modifier type ReplacePrefix", (rule) => (rule["filters"][0].urlRewrite.path.type = "ReplacePrefix"), "/spec/rules/1/filters/0/urlRewrite/path/type", /^"ReplacePrefix" is not one of "ReplaceFullPath", "ReplacePrefixMatch"$/],
+    ["replacePrefixMatch over 1024 characters", (rule) => (rule["filters"][0].urlRewrite.path.replacePrefixMatch = `/${"a".repeat(1024)}`), "/spec/rules/1/filters/0/urlRewrite/path/replacePrefixMatch", /must NOT have more than 1024 characters/],
+    ["replaceFullPath over 1024 characters", (rule) => (rule["filters"][0].urlRewrite.path = { type: "ReplaceFullPath", replaceFullPath: `/${"a".repeat(1024)}` }), "/spec/rules/1/filters/0/urlRewrite/path/replaceFullPath", /must NOT have more than 1024 characters/],
+    ["an unknown path modifier field", (rule) => (rule["filters"][0].urlRewrite.path.replacePrefix = "/v1"), "/spec/rules/1/filters/0/urlRewrite/path", /unknown field "replacePrefix" \(allowed: type, replaceFullPath, replacePrefixMatch\)/],
+  ])("rejects %s", (_, change, instancePath, message) => {
+    const obj = rewriteRoute();
+    change(obj["spec"].rules[1]);
+    expect(routeProblems(obj)).toContainEqual({ instancePath, message: expect.stringMatching(message) });
+  });
+
+  // The CRD's CEL rules, each with its message as the API server states it (plus what was received).
+  it.each<[string, (rule: Json) => void, string, string]>([
+    ["a RequestHeaderModifier filter (only URLRewrite is supported)", (rule) => rule["filters"].push({ type: "RequestHeaderModifier" }), "/spec/rules/1/filters/1/type",
+      'filter type "RequestHeaderModifier" is not supported by modelfleet\'s HTTPRoute schema (allowed: "URLRewrite"); remove the filter, or add its fields to synth/schemas/gateway-definitions.ts from the gateway-api v1.4.0 CRD'],
+    ["urlRewrite on a filter of another type", (rule) => (rule["filters"][0].type = "RequestMirror"), "/spec/rules/1/filters/0", 'filter.urlRewrite must be nil if the filter.type is not URLRewrite (got type "RequestMirror")'],
+    ["a URLRewrite filter without urlRewrite", (rule) => (rule["filters"] = [{ type: "URLRewrite" }]), "/spec/rules/1/filters/0", "filter.urlRewrite must be specified for URLRewrite filter.type"],
+    ["two URLRewrite filters in a rule", (rule) => rule["filters"].push({ type: "URLRewrite", urlRewrite: { hostname: "a.example.com" } }), "/spec/rules/1/filters", "URLRewrite filter cannot be repeated (got 2)"],
+    ["a URLRewrite and a RequestRedirect filter in a rule", (rule) => rule["filters"].push({ type: "RequestRedirect" }), "/spec/rules/1/filters", "May specify either httpRouteFilterRequestRedirect or httpRouteFilterRequestRewrite, but not both"],
+    ["type ReplacePrefixMatch without replacePrefixMatch", (rule) => delete rule["filters"][0].urlRewrite.path.replacePrefixMatch, "/spec/rules/1/filters/0/urlRewrite/path", "replacePrefixMatch must be specified when type is set to 'ReplacePrefixMatch'"],
+    ["type ReplaceFullPath without replaceFullPath", (rule) => (rule["filters"][0].urlRewrite.path = { type: "ReplaceFullPath" }), "/spec/rules/1/filters/0/urlRewrite/path", "replaceFullPath must be specified when type is set to 'ReplaceFullPath'"],
+    ["replaceFullPath with type ReplacePrefixMatch", (rule) => (rule["filters"][0].urlRewrite.path.replaceFullPath = "/v1"), "/spec/rules/1/filters/0/urlRewrite/path", 'type must be \'ReplaceFullPath\' when replaceFullPath is set (got type "ReplacePrefixMatch")'],
+    ["replacePrefixMatch with type ReplaceFullPath", (rule) => (rule["filters"][0].urlRewrite.path = { type: "ReplaceFullPath", replaceFullPath: "/v1", replacePrefixMatch: "/v1" }), "/spec/rules/1/filters/0/urlRewrite/path", 'type must be \'ReplacePrefixMatch\' when replacePrefixMatch is set (got type "ReplaceFullPath")'],
+    ["a prefix rewrite on an Exact match", (rule) => (rule["matches"][0].path.type = "Exact"), "/spec/rules/1",
+      'When using URLRewrite filter with path.replacePrefixMatch, exactly one PathPrefix match must be specified (got one match of type "Exact"); split the rule so each prefix has its own'],
+    ["a prefix rewrite on a RegularExpression match", (rule) => (rule["matches"][0].path = { type: "RegularExpression", value: "/qwen3/v1.*" }), "/spec/rules/1",
+      'When using URLRewrite filter with path.replacePrefixMatch, exactly one PathPrefix match must be specified (got one match of type "RegularExpression"); split the rule so each prefix has its own'],
+    ["a prefix rewrite on a rule with two matches", (rule) => rule["matches"].push({ path: { type: "PathPrefix", value: "/qwen/v1" } }), "/spec/rules/1",
+      "When using URLRewrite filter with path.replacePrefixMatch, exactly one PathPrefix match must be specified (got 2 matches); split the rule so each prefix has its own"],
+    ["a prefix rewrite on a rule with an empty match list", (rule) => (rule["matches"] = []), "/spec/rules/1",
+      "When using URLRewrite filter with path.replacePrefixMatch, exactly one PathPrefix match must be specified (got 0 matches); split the rule so each prefix has its own"],
+  ])("rejects %s (CEL)", (_, change, instancePath, message) => {
+    const obj = rewriteRoute();
+    change(obj["spec"].rules[1]);
+    expect(routeProblems(obj)).toContainEqual({ instancePath, message });
   });
 });
