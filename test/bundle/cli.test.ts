@@ -1,11 +1,13 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { BundleError } from "../../bundle/errors.js";
 import { parseSize } from "../../cli/commands/bundle.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
 import { useBundleFixture } from "./support.js";
+
+const tempDir = useTempDirs();
 
 const BIN = join(import.meta.dirname, "../../bin/modelfleet.js");
 const cli = (args: string[], env: Record<string, string> = {}) => execa("node", [BIN, ...args], { reject: false, env });
@@ -31,7 +33,7 @@ describe("modelfleet bundle / db / pins (the CLI wiring)", () => {
   });
 
   it("db commands: a missing URL exits 2; an unreachable database is one line without the password", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "modelfleet-dbcli-")), "x.dump");
+    const out = join(tempDir("modelfleet-dbcli-"), "x.dump");
     const noUrl = await cli(["db", "dump", "--out", out]);
     expect(noUrl.exitCode).toBe(2);
     expect(noUrl.stderr).toContain("no database URL: pass --db-url <url> or set MODELFLEET_DB_URL");

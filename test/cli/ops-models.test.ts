@@ -1,23 +1,20 @@
 /** The day-2 and model-artifact commands as a user runs them: the compiled bin, exit codes, output. */
-import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { MANIFEST_FILE, MANIFEST_SCHEMA, serializeManifest } from "../../models/manifest.js";
 import { closeStandIns, standIn } from "../helpers/engine-stand-in.js";
+import { writeModelFolder } from "../helpers/model-folder.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
 import { modelfleet } from "./support.js";
+
+const tempDir = useTempDirs();
 
 afterEach(closeStandIns);
 const REVISION = "c1899de289a04d12100db370d81485cdf75e47ca";
 
 function modelFolder(): string {
-  const dir = mkdtempSync(join(tmpdir(), "modelfleet-cli-model-"));
   const files: Record<string, string> = { "config.json": '{"model_type":"qwen3"}\n', "model.safetensors": "weights".repeat(1000) };
-  for (const [path, text] of Object.entries(files)) writeFileSync(join(dir, path), text);
-  const entries = Object.entries(files).map(([path, text]) => ({ path, bytes: Buffer.byteLength(text), sha256: createHash("sha256").update(text).digest("hex") }));
-  writeFileSync(join(dir, MANIFEST_FILE), serializeManifest({ schema: MANIFEST_SCHEMA, repo: "Qwen/Qwen3-0.6B", revision: REVISION, files: entries }));
-  return dir;
+  return writeModelFolder(tempDir("modelfleet-cli-model-"), files, { repo: "Qwen/Qwen3-0.6B", revision: REVISION });
 }
 
 describe("modelfleet verify and status", () => {
@@ -42,7 +39,7 @@ describe("modelfleet verify and status", () => {
 describe("modelfleet models", () => {
   it("packs a model folder, prints its digest, unpacks it into the store layout; the same folder packs to the same digest", async () => {
     const dir = modelFolder();
-    const work = mkdtempSync(join(tmpdir(), "modelfleet-cli-layout-"));
+    const work = tempDir("modelfleet-cli-layout-");
     const pack = await modelfleet(["models", "pack", dir, "--layout", join(work, "oci")]);
     expect(pack.exitCode, pack.stderr).toBe(0);
     const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pack.stdout)?.[1];
@@ -61,7 +58,7 @@ describe("modelfleet models", () => {
   it("refuses a folder whose file does not match its manifest, naming the file, exit 1; a pull by tag exits 2", async () => {
     const dir = modelFolder();
     writeFileSync(join(dir, "config.json"), "{}\n");
-    const work = mkdtempSync(join(tmpdir(), "modelfleet-cli-layout-"));
+    const work = tempDir("modelfleet-cli-layout-");
     const pack = await modelfleet(["models", "pack", dir, "--layout", join(work, "oci")]);
     expect(pack.exitCode).not.toBe(0);
     expect(pack.stderr).toContain("config.json");

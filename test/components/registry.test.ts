@@ -1,7 +1,6 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,7 +24,10 @@ import type { StackConfig } from "../../config/types.js";
 import { validateObjects } from "../../synth/validate.js";
 import { PG_BIN } from "../helpers/postgres.js";
 import { DIGEST, stackValues } from "../helpers/stack-values.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
 import { desired, snapshotEntries, useRegistryDatabase } from "../registry/support.js";
+
+const tempDir = useTempDirs();
 
 type Json = Record<string, any>;
 type Env = "development" | "staging" | "production";
@@ -232,7 +234,7 @@ function runContainer(objects: readonly K8sObject[], url: string, options: { env
   const volume = pod.volumes.find((v: Json) => v.configMap);
   const mount = container.volumeMounts.find((m: Json) => m.name === volume.name);
   const map = (objects as unknown as Json[]).find((o) => o.kind === "ConfigMap" && o.metadata.name === volume.configMap.name)!;
-  const dir = mkdtempSync(join(tmpdir(), "modelfleet-job-"));
+  const dir = tempDir("modelfleet-job-");
   for (const [file, text] of Object.entries(map.data as Record<string, string>)) writeFileSync(join(dir, file), text);
   const env: Record<string, string> = { MODELFLEET_DB_URL: url };
   for (const e of container.env) if (typeof e.value === "string") env[e.name] = e.value;
@@ -358,7 +360,7 @@ describe("the Jobs' scripts against a real PostgreSQL", () => {
 
     beforeAll(() => {
       // The image's busybox wget tries once; GNU wget here retries a timed-out read 20 times unless told not to.
-      wrapperDir = mkdtempSync(join(tmpdir(), "modelfleet-wget-"));
+      wrapperDir = tempDir("modelfleet-wget-");
       writeFileSync(join(wrapperDir, "wget"), '#!/bin/sh\nexec /usr/bin/wget --tries=1 "$@"\n');
       chmodSync(join(wrapperDir, "wget"), 0o755);
     });
@@ -433,7 +435,7 @@ describe("the Jobs' scripts against a real PostgreSQL", () => {
       let healthy = true;
       const endpoint = await listen((res) => (healthy ? answer(200)(res) : answer(503)(res)));
       await reconcile(client, [desired("live", "staging", { endpoint })], "staging");
-      const heartbeat = join(mkdtempSync(join(tmpdir(), "modelfleet-heartbeat-")), "beat");
+      const heartbeat = join(tempDir("modelfleet-heartbeat-"), "beat");
       const loop = runContainer(buildHealthObjects(stack("staging")), db.url, {
         env: { MODELFLEET_HEALTH_INTERVAL_SECONDS: "1", MODELFLEET_HEALTH_TIMEOUT_SECONDS: "1", MODELFLEET_HEALTH_HEARTBEAT: heartbeat },
         pathPrefix: wrapperDir,

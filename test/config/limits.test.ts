@@ -1,6 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, openSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
@@ -8,6 +7,9 @@ import { loadStackFile, parseStackConfig } from "../../config/load.js";
 import { STACK_FILE_MAX_BYTES, STACK_FILE_MAX_DEPTH } from "../../config/limits.js";
 import { ConfigError, renderValue } from "../../config/problems.js";
 import { problemsOf, stackValues, vllmModel, llamaModel } from "../helpers/stack-values.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
+
+const tempDir = useTempDirs();
 
 const FILE = "Pulumi.test.yaml";
 const PASSWORD = "S3cr3t-Pa55word";
@@ -16,7 +18,7 @@ const DB_URL = `postgresql://reg:${PASSWORD}@db.internal:5432/registry`;
 
 /** The ConfigError loadStackFile throws for `text` written to a fresh Pulumi.test.yaml, and how long it took. */
 function loadError(text: string | Buffer): { message: string; ms: number } {
-  const dir = mkdtempSync(join(tmpdir(), "mf-limits-"));
+  const dir = tempDir("mf-limits-");
   const file = join(dir, FILE);
   writeFileSync(file, text);
   return loadErrorOf(file);
@@ -132,7 +134,7 @@ describe("bounded values in the schema", () => {
 
 describe("the stack file loader refuses hostile files quickly", () => {
   it(`refuses a file over ${STACK_FILE_MAX_BYTES} bytes before reading it (a sparse 60 MB file, in milliseconds)`, () => {
-    const dir = mkdtempSync(join(tmpdir(), "mf-limits-"));
+    const dir = tempDir("mf-limits-");
     const file = join(dir, FILE);
     writeFileSync(file, "");
     truncateSync(file, 60 * 1024 * 1024);
@@ -175,7 +177,7 @@ describe("the stack file loader refuses hostile files quickly", () => {
   });
 
   it("refuses a FIFO without blocking, and a symlink to one", () => {
-    const dir = mkdtempSync(join(tmpdir(), "mf-limits-"));
+    const dir = tempDir("mf-limits-");
     const fifo = join(dir, FILE);
     execFileSync("mkfifo", [fifo]);
     const { message, ms } = loadErrorOf(fifo);
@@ -187,13 +189,13 @@ describe("the stack file loader refuses hostile files quickly", () => {
   });
 
   it("refuses a directory and a device", () => {
-    const dir = mkdtempSync(join(tmpdir(), "mf-limits-"));
+    const dir = tempDir("mf-limits-");
     expect(loadErrorOf(dir).message).toContain(`${dir}: a directory, not a regular file`);
     expect(loadErrorOf("/dev/zero").message).toContain("/dev/zero: a character device, not a regular file");
   });
 
   it("follows a symlink to a regular file", () => {
-    const dir = mkdtempSync(join(tmpdir(), "mf-limits-"));
+    const dir = tempDir("mf-limits-");
     const real = join(dir, "real.yaml");
     writeFileSync(real, stackText(stackValues("development")));
     const link = join(dir, "Pulumi.development.yaml");
@@ -202,7 +204,7 @@ describe("the stack file loader refuses hostile files quickly", () => {
   });
 
   it("accepts a file of exactly the limit's size in bytes", () => {
-    const dir = mkdtempSync(join(tmpdir(), "mf-limits-"));
+    const dir = tempDir("mf-limits-");
     const file = join(dir, "Pulumi.development.yaml");
     const text = stackText(stackValues("development"));
     writeFileSync(file, `${text}#${"x".repeat(STACK_FILE_MAX_BYTES - text.length - 2)}\n`);

@@ -1,10 +1,12 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadStackFile, parseStackConfig, valuesFromPulumiConfig } from "../../config/load.js";
 import { ConfigError, type ConfigProblem } from "../../config/problems.js";
 import { DIGEST, llamaModel, problemsOf, SHA, stackValues, vllmModel } from "../helpers/stack-values.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
+
+const tempDir = useTempDirs();
 
 const FILE = "Pulumi.test.yaml";
 
@@ -161,7 +163,10 @@ describe("secrets", () => {
 });
 
 describe("loadStackFile", () => {
-  const dir = mkdtempSync(join(tmpdir(), "modelfleet-load-"));
+  let dir = "";
+  beforeAll(() => {
+    dir = tempDir("modelfleet-load-");
+  });
 
   it("names a missing file", () => {
     expect(() => loadStackFile(join(dir, "Pulumi.nope.yaml"))).toThrow(/Pulumi.nope.yaml: .*no such file/);

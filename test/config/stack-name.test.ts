@@ -1,11 +1,13 @@
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { stackFileName, StackNameError } from "../../config/load.js";
 import { ConfigError } from "../../config/problems.js";
 import { stackNameProblem } from "../../config/stack-name.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
+
+const tempDir = useTempDirs();
 
 const BIN = join(import.meta.dirname, "../../bin/modelfleet.js");
 
@@ -85,7 +87,7 @@ describe("every --stack command refuses a path as a stack name", () => {
   ];
 
   it.each(cases)("%s", async (_name, args) => {
-    const dir = mkdtempSync(join(tmpdir(), "mf-stack-name-"));
+    const dir = tempDir("mf-stack-name-");
     const work = join(dir, "work");
     mkdirSync(work);
     // The other side of a promotion, so promote reaches the bad name.

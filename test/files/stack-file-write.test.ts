@@ -1,15 +1,18 @@
-import { chmodSync, chownSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { chmodSync, chownSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { keepLayout, lockPathFor, rewriteFileLocked, StackFileWriteError } from "../../files/stack-file-write.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
+
+const tempDir = useTempDirs();
 
 const MODULE = pathToFileURL(join(import.meta.dirname, "..", "..", "files", "stack-file-write.ts")).href;
 
 function folder(): string {
-  return mkdtempSync(join(tmpdir(), "modelfleet-write-"));
+  return tempDir("modelfleet-write-");
 }
 
 /** A child process script: `append <file> <label> <count>` appends lines one locked rewrite at a time;

@@ -1,6 +1,7 @@
 /**
  * A real OCI registry for tests: Debian's `docker-registry` (distribution 2.8) on 127.0.0.1 with a free port and
- * a temp storage folder, stopped and removed by `stop()`.
+ * a temp storage folder, stopped and removed by `stop()` (and removed at once when the registry fails to start).
+ * Faults a real registry cannot produce come from test/helpers/oci-stand-ins.ts, put in front of it.
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -58,6 +59,7 @@ export async function startRegistry(): Promise<OciRegistry> {
     if (Date.now() > deadline || child.exitCode !== null) {
       child.kill();
       const result = await child;
+      await rm(dir, { recursive: true, force: true });
       throw new Error(`docker-registry did not start on ${host}: ${String(result.stderr)}`);
     }
     await new Promise((r) => setTimeout(r, 100));

@@ -1,24 +1,23 @@
 /**
  * models/download-job.mjs in OCI mode (issue #14), run for real with `node` against a real registry: a model folder is
  * packed with packModel (bundle/model-artifact.ts) and pushed with pushModel (skopeo) to a loopback docker-registry
- * (test/helpers/oci-registry.ts). Faults the real registry cannot produce come from stand-ins in this file, named as
- * such: a stand-in proxy in front of the registry (flips a byte of a blob, cuts a blob mid-way, demands a Bearer
- * token, redirects blobs to another origin), a stand-in token service, and a stand-in "object store" origin that
+ * (test/helpers/oci-registry.ts). Faults the real registry cannot produce come from the stand-ins of
+ * test/helpers/oci-stand-ins.ts: a proxy in front of the registry (flips a byte of a blob, cuts a blob mid-way,
+ * demands a Bearer token, redirects blobs to another origin), a token service, and an "object store" origin that
  * blob redirects lead to. Hand-made artifacts (unsafe layer titles, a packed manifest that lies) are pushed to the
  * real registry through its own upload API.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { packModel, pushModel } from "../../bundle/model-artifact.js";
 import { modelDir } from "../../models/layout.js";
-import { MANIFEST_FILE, MANIFEST_SCHEMA, readManifest, serializeManifest, verifyAgainstManifest } from "../../models/manifest.js";
+import { MANIFEST_FILE, readManifest, verifyAgainstManifest } from "../../models/manifest.js";
+import { writeModelFolder } from "../helpers/model-folder.js";
 import { startRegistry, type OciRegistry } from "../helpers/oci-registry.js";
+import { handMadeModelArtifact, pushModelFolder, pushRawArtifact, startOciStandIns, type OciBehaviour, type OciRequest, type OciStandIns } from "../helpers/oci-stand-ins.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
 
 const SCRIPT = join(import.meta.dirname, "..", "..", "models", "download-job.mjs");
 const REPO = "Qwen/Qwen3-0.6B";
@@ -37,136 +36,38 @@ const FILES: Record<string, Buffer> = {
   "tokenizer/tokenizer.json": Buffer.from('{"version":"1.0"}\n'),
 };
 
-const made: string[] = [];
-const temp = (what: string) => {
-  made.push(mkdtempSync(join(tmpdir(), `modelfleet-oci-job-${what}-`)));
-  return made.at(-1) as string;
-};
+const tempDir = useTempDirs();
+const temp = (what: string) => tempDir(`modelfleet-oci-job-${what}-`);
 
 /** A model folder as the download Job leaves it, packed and pushed; returns the folder and `host/repo@sha256:…`. */
 async function packAndPush(host: string, repository: string, files: Record<string, Buffer>, repo = REPO, revision = REVISION): Promise<{ dir: string; pinned: string }> {
-  const dir = temp("model");
-  for (const [path, bytes] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), bytes);
-  }
-  const entries = Object.entries(files).map(([path, bytes]) => ({ path, bytes: bytes.length, sha256: sha256(bytes) }));
-  writeFileSync(join(dir, MANIFEST_FILE), serializeManifest({ schema: MANIFEST_SCHEMA, repo, revision, files: entries }));
-  const layout = join(temp("layout"), "oci");
-  const packed = await packModel(dir, layout);
-  const { pinned } = await pushModel(layout, packed.tag, `${host}/${repository}:r1`, { insecure: true });
+  const dir = writeModelFolder(temp("model"), files, { repo, revision });
+  const { pinned } = await pushModelFolder(dir, join(temp("layout"), "oci"), `${host}/${repository}:r1`);
   return { dir, pinned };
 }
 
-interface Logged {
-  readonly server: "proxy" | "token" | "store";
-  readonly path: string;
-  readonly authorization: string | undefined;
-  readonly range: string | undefined;
-  readonly accept: string | undefined;
-  status?: number;
-}
-
-/** What the stand-ins do wrong or demand, reset before each test. */
-const behaviour = {
-  /** Blob hex digests whose bytes the proxy flips. */
-  corrupt: new Set<string>(),
-  /** Blob hex digests whose every response carries half of what was asked, then the connection drops. */
-  cut: new Set<string>(),
-  /** The proxy answers 401 + a Bearer challenge unless the request carries the issued token. */
-  bearer: false,
-  /** The token service demands these Basic credentials (undefined: anonymous tokens). */
-  credentials: undefined as string | undefined,
-  /** Blob requests are redirected (307) to the stand-in object store on another origin. */
-  redirectBlobs: false,
-  /** The proxy adds a trailing newline to manifests: still valid JSON, no longer the pinned bytes. */
-  alterManifests: false,
-};
-const requests: Logged[] = [];
-const servers: Server[] = [];
 let registry: OciRegistry;
+let standIns: OciStandIns;
+/** What the stand-ins do wrong or demand, reset before each test. */
+let behaviour: OciBehaviour;
+let requests: OciRequest[];
 let proxy = "";
 let tokenService = "";
-let store = "";
 let source: { dir: string; pinned: string };
 let digest = "";
-
-function listen(name: Logged["server"], handle: (req: IncomingMessage, res: ServerResponse, entry: Logged) => Promise<void> | void): Promise<string> {
-  const server = createServer((req, res) => {
-    const entry: Logged = { server: name, path: req.url ?? "", authorization: req.headers.authorization, range: req.headers.range, accept: req.headers.accept };
-    requests.push(entry);
-    Promise.resolve(handle(req, res, entry)).catch((error: Error) => res.writeHead(502).end(error.message));
-  });
-  servers.push(server);
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`127.0.0.1:${(server.address() as AddressInfo).port}`)));
-}
-
-/** Forwards a GET to the real registry (Accept and Range only), then applies `behaviour` to a blob's bytes. */
-async function forward(req: IncomingMessage, res: ServerResponse, entry: Logged): Promise<void> {
-  const headers: Record<string, string> = {};
-  if (req.headers.accept) headers["accept"] = req.headers.accept;
-  if (req.headers.range) headers["range"] = req.headers.range;
-  const upstream = await fetch(`http://${registry.host}${req.url ?? "/"}`, { headers, redirect: "manual" });
-  let body = Buffer.from(await upstream.arrayBuffer());
-  const blob = /\/blobs\/sha256:([0-9a-f]{64})$/.exec(req.url ?? "")?.[1] ?? "";
-  if (behaviour.alterManifests && /\/manifests\//.test(req.url ?? "")) body = Buffer.concat([body, Buffer.from("\n")]);
-  if (behaviour.corrupt.has(blob) && body.length > 0) body = Buffer.from(body.map((b, i) => (i === body.length - 1 ? b ^ 0xff : b)));
-  const out: Record<string, string | number> = { "content-length": body.length };
-  for (const h of ["content-type", "content-range", "accept-ranges", "docker-content-digest"]) {
-    const value = upstream.headers.get(h);
-    if (value) out[h] = value;
-  }
-  res.writeHead((entry.status = upstream.status), out);
-  if (behaviour.cut.has(blob)) {
-    res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => req.socket.destroy(), 50));
-    return;
-  }
-  res.end(body);
-}
-
-async function proxyHandler(req: IncomingMessage, res: ServerResponse, entry: Logged): Promise<void> {
-  if (behaviour.bearer && req.headers.authorization !== `Bearer ${ISSUED}`) {
-    res.writeHead((entry.status = 401), {
-      "content-type": "application/json",
-      "www-authenticate": `Bearer realm="http://${tokenService}/token",service="stand-in-registry",scope="repository:${REPOSITORY}:pull"`,
-    });
-    return void res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
-  }
-  if (behaviour.redirectBlobs && /\/blobs\/sha256:/.test(req.url ?? "")) {
-    return void res.writeHead((entry.status = 307), { location: `http://${store}${req.url}?X-Amz-Signature=signed` }).end();
-  }
-  await forward(req, res, entry);
-}
-
-function tokenHandler(req: IncomingMessage, res: ServerResponse, entry: Logged): void {
-  const expected = behaviour.credentials ? `Basic ${Buffer.from(behaviour.credentials).toString("base64")}` : undefined;
-  if (expected && req.headers.authorization !== expected) return void res.writeHead((entry.status = 401)).end('{"details":"incorrect username or password"}');
-  res.writeHead((entry.status = 200), { "content-type": "application/json" });
-  res.end(JSON.stringify({ token: ISSUED, expires_in: 300 }));
-}
-
-async function storeHandler(req: IncomingMessage, res: ServerResponse, entry: Logged): Promise<void> {
-  req.url = (req.url ?? "").replace(/\?.*$/, "");
-  await forward(req, res, entry);
-}
 
 beforeAll(async () => {
   registry = await startRegistry();
   source = await packAndPush(registry.host, REPOSITORY, FILES);
   digest = source.pinned.slice(source.pinned.indexOf("@") + 1);
-  proxy = await listen("proxy", proxyHandler);
-  tokenService = await listen("token", tokenHandler);
-  store = await listen("store", storeHandler);
+  standIns = await startOciStandIns({ registryHost: registry.host, repository: REPOSITORY, issuedToken: ISSUED });
+  ({ behaviour, requests, proxy, tokenService } = standIns);
 });
 afterAll(async () => {
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  await standIns?.close();
   await registry?.stop();
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
-beforeEach(() => {
-  Object.assign(behaviour, { corrupt: new Set(), cut: new Set(), bearer: false, credentials: undefined, redirectBlobs: false, alterManifests: false });
-  requests.length = 0;
-});
+beforeEach(() => standIns.reset());
 
 async function runJob(root: string, env: Record<string, string> = {}) {
   const result = await execa(process.execPath, [SCRIPT], {
@@ -358,39 +259,6 @@ describe("download Job script in OCI mode (MODELFLEET_OCI) against a real regist
   });
 });
 
-/** Pushes blobs and a hand-made manifest to the real registry through its upload API; returns the manifest digest. */
-async function pushRaw(repository: string, blobs: Buffer[], manifest: object): Promise<string> {
-  for (const blob of blobs) {
-    const start = await fetch(`http://${registry.host}/v2/${repository}/blobs/uploads/`, { method: "POST" });
-    expect(start.status).toBe(202);
-    const location = new URL(start.headers.get("location") ?? "", `http://${registry.host}`);
-    location.searchParams.set("digest", `sha256:${sha256(blob)}`);
-    const put = await fetch(location, { method: "PUT", body: blob, headers: { "content-type": "application/octet-stream" } });
-    expect(put.status).toBe(201);
-  }
-  const bytes = Buffer.from(JSON.stringify(manifest));
-  const put = await fetch(`http://${registry.host}/v2/${repository}/manifests/sha256:${sha256(bytes)}`, { method: "PUT", body: bytes, headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" } });
-  expect(put.status, await put.text()).toBe(201);
-  return `sha256:${sha256(bytes)}`;
-}
-
-/** A model artifact in packModel's form, with the layer titles and packed manifest a test chooses. */
-function handMade(layers: { title: string; bytes: Buffer }[], listed: { path: string; bytes: Buffer }[] = layers.map((l) => ({ path: l.title, bytes: l.bytes }))) {
-  const packedManifest = Buffer.from(serializeManifest({ schema: MANIFEST_SCHEMA, repo: REPO, revision: REVISION, files: listed.map((f) => ({ path: f.path, bytes: f.bytes.length, sha256: sha256(f.bytes) })) }));
-  const config = Buffer.from(JSON.stringify({ descriptor: { name: REPO, revision: REVISION }, config: {}, modelfs: { type: "layers", diffIds: [] } }));
-  const all = [...layers, { title: MANIFEST_FILE, bytes: packedManifest }];
-  const descriptor = (b: Buffer) => ({ digest: `sha256:${sha256(b)}`, size: b.length });
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    artifactType: "application/vnd.cncf.model.manifest.v1+json",
-    config: { mediaType: "application/vnd.cncf.model.config.v1+json", ...descriptor(config) },
-    layers: all.map((l) => ({ mediaType: "application/vnd.cncf.model.weight.config.v1.raw", ...descriptor(l.bytes), annotations: { "org.opencontainers.image.title": l.title } })),
-    annotations: { "dev.modelfleet.model.repo": REPO, "dev.modelfleet.model.revision": REVISION },
-  };
-  return { blobs: [config, ...all.map((l) => l.bytes)], manifest };
-}
-
 describe("download Job script in OCI mode: hand-made artifacts on the real registry", () => {
   const a = Buffer.from("a\n");
   const b = Buffer.from("b\n");
@@ -400,8 +268,8 @@ describe("download Job script in OCI mode: hand-made artifacts on the real regis
     ["a backslash", "dir\\escape.json", /title "dir\\\\escape\.json" contains a backslash/],
     ["a control character", "bad\u0007name.json", /title "bad\?name\.json" contains a control character/],
   ])("refuses a layer title with %s, writing nothing", async (_what, title, message) => {
-    const { blobs, manifest } = handMade([{ title: "config.json", bytes: a }, { title, bytes: b }]);
-    const pinned = await pushRaw("models/unsafe", blobs, manifest);
+    const { blobs, manifest } = handMadeModelArtifact(REPO, REVISION, [{ title: "config.json", bytes: a }, { title, bytes: b }]);
+    const pinned = await pushRawArtifact(registry.host, "models/unsafe", blobs, manifest);
     const root = temp("root");
     const run = await runJob(root, { MODELFLEET_OCI: `${proxy}/models/unsafe@${pinned}` });
     expect(run.code).toBe(1);
@@ -410,16 +278,16 @@ describe("download Job script in OCI mode: hand-made artifacts on the real regis
   });
 
   it("refuses two layers with the same title", async () => {
-    const { blobs, manifest } = handMade([{ title: "config.json", bytes: a }, { title: "config.json", bytes: b }], [{ path: "config.json", bytes: a }]);
-    const pinned = await pushRaw("models/twice", blobs, manifest);
+    const { blobs, manifest } = handMadeModelArtifact(REPO, REVISION, [{ title: "config.json", bytes: a }, { title: "config.json", bytes: b }], [{ path: "config.json", bytes: a }]);
+    const pinned = await pushRawArtifact(registry.host, "models/twice", blobs, manifest);
     const run = await runJob(temp("root"), { MODELFLEET_OCI: `${proxy}/models/twice@${pinned}` });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/layers\[1\]: "config\.json" is the title of two layers; refusing an ambiguous artifact/);
   });
 
   it("refuses an artifact whose packed modelfleet-manifest.json does not list exactly its layers, before fetching any file", async () => {
-    const { blobs, manifest } = handMade([{ title: "config.json", bytes: a }, { title: "extra.py", bytes: b }], [{ path: "config.json", bytes: a }]);
-    const pinned = await pushRaw("models/lying", blobs, manifest);
+    const { blobs, manifest } = handMadeModelArtifact(REPO, REVISION, [{ title: "config.json", bytes: a }, { title: "extra.py", bytes: b }], [{ path: "config.json", bytes: a }]);
+    const pinned = await pushRawArtifact(registry.host, "models/lying", blobs, manifest);
     const root = temp("root");
     const run = await runJob(root, { MODELFLEET_OCI: `${proxy}/models/lying@${pinned}` });
     expect(run.code).toBe(1);
@@ -429,9 +297,9 @@ describe("download Job script in OCI mode: hand-made artifacts on the real regis
   });
 
   it("refuses an image (not a ModelPack artifact) by its types", async () => {
-    const { blobs, manifest } = handMade([{ title: "config.json", bytes: a }]);
+    const { blobs, manifest } = handMadeModelArtifact(REPO, REVISION, [{ title: "config.json", bytes: a }]);
     const image = { ...manifest, artifactType: undefined, config: { ...manifest.config, mediaType: "application/vnd.oci.image.config.v1+json" } };
-    const pinned = await pushRaw("models/image", blobs, image);
+    const pinned = await pushRawArtifact(registry.host, "models/image", blobs, image);
     const run = await runJob(temp("root"), { MODELFLEET_OCI: `${proxy}/models/image@${pinned}` });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/artifactType \(missing\) with config "application\/vnd\.oci\.image\.config\.v1\+json" is not a ModelPack model/);

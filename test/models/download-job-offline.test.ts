@@ -1,18 +1,18 @@
 /**
  * models/download-job.mjs in offline verify mode (MODELFLEET_OFFLINE=1, issue #14), run for real with `node`: it must
- * never touch the network. HF_ENDPOINT points at a stand-in Hub in this file that answers every request and records
- * it, so "no network" is proven by an empty request log, not assumed.
+ * never touch the network. HF_ENDPOINT points at the stand-in Hub (test/helpers/hub-stand-in.ts), set to answer every
+ * request with 500 and record it, so "no network" is proven by an empty request log, not assumed.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { modelDir } from "../../models/layout.js";
-import { MANIFEST_FILE, MANIFEST_SCHEMA, serializeManifest } from "../../models/manifest.js";
+import { MANIFEST_FILE } from "../../models/manifest.js";
+import { startHubStandIn, type HubRequest, type HubStandIn } from "../helpers/hub-stand-in.js";
+import { writeModelFolder } from "../helpers/model-folder.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
 
 const SCRIPT = join(import.meta.dirname, "..", "..", "models", "download-job.mjs");
 const REPO = "Qwen/Qwen3-0.6B";
@@ -27,37 +27,26 @@ const FILES: Record<string, Buffer> = {
   "tokenizer/tokenizer.json": Buffer.from('{"version":"1.0"}\n'),
 };
 
-const requests: string[] = [];
+const tempDir = useTempDirs();
+let standIn: HubStandIn;
+let requests: HubRequest[];
 let hub = "";
-let server: Server;
-const made: string[] = [];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    requests.push(req.url ?? "");
-    res.writeHead(500).end("the offline Job must not call this stand-in Hub");
-  });
-  hub = await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  standIn = await startHubStandIn({ repo: REPO });
+  ({ requests, hub } = standIn);
 });
-afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => standIn?.close());
 beforeEach(() => {
-  requests.length = 0;
+  standIn.reset();
+  standIn.behaviour.refuse = "the offline Job must not call this stand-in Hub";
 });
 
 /** A store root holding the model folder as `bundle load --models-target` leaves it (files + manifest). */
 function loadedStore(files: Record<string, Buffer> = FILES, revision = REVISION): { root: string; dir: string } {
-  made.push(mkdtempSync(join(tmpdir(), "modelfleet-offline-job-")));
-  const root = made.at(-1) as string;
+  const root = tempDir("modelfleet-offline-job-");
   const dir = modelDir(root, REPO, revision);
-  for (const [path, bytes] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), bytes);
-  }
-  const entries = Object.entries(FILES).map(([path, bytes]) => ({ path, bytes: bytes.length, sha256: sha256(bytes) }));
-  writeFileSync(join(dir, MANIFEST_FILE), serializeManifest({ schema: MANIFEST_SCHEMA, repo: REPO, revision, files: entries }));
+  writeModelFolder(dir, files, { repo: REPO, revision, listed: FILES });
   return { root, dir };
 }
 
@@ -118,8 +107,7 @@ describe("download Job script in offline verify mode (MODELFLEET_OFFLINE=1)", ()
   });
 
   it("an empty store (no folder at all) exits 1 the same way, creating nothing", async () => {
-    made.push(mkdtempSync(join(tmpdir(), "modelfleet-offline-job-")));
-    const root = made.at(-1) as string;
+    const root = tempDir("modelfleet-offline-job-");
     const run = await runJob(root);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/there is no modelfleet-manifest\.json, so the model was never copied in/);

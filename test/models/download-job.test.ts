@@ -1,18 +1,18 @@
 /**
- * models/download-job.mjs run for real with `node`, against a stand-in Hugging Face Hub: a small HTTP server in this
- * file that serves a fake revision tree (paginated, with an LFS file and small files), redirects LFS downloads to a
- * second "CDN" server on another port, supports Range, and can serve wrong bytes or cut a connection mid-file.
+ * models/download-job.mjs run for real with `node`, against a stand-in Hugging Face Hub (test/helpers/hub-stand-in.ts):
+ * a small HTTP server that serves this file's revision trees (paginated, with an LFS file and small files), redirects
+ * LFS downloads to a second "CDN" server on another port, supports Range, and can serve wrong bytes or cut a
+ * connection mid-file.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { modelDir } from "../../models/layout.js";
 import { MANIFEST_FILE, readManifest, serializeManifest, verifyAgainstManifest } from "../../models/manifest.js";
+import { startHubStandIn, type HubBehaviour, type HubFile, type HubRequest, type HubStandIn } from "../helpers/hub-stand-in.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
 
 const SCRIPT = join(import.meta.dirname, "..", "..", "models", "download-job.mjs");
 const REPO = "Org.x/Model_1.5B-Instruct";
@@ -22,22 +22,9 @@ const REV_CLASH = "ba0d0ba0d0ba0d0ba0d0ba0d0ba0d0ba0d0ba0d0";
 const REV_HUGE = "9999999999999999999999999999999999999999";
 const TOKEN = "hf_standInSecretToken0123456789";
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
-const gitBlob = (b: Buffer) => createHash("sha1").update(`blob ${b.length}\0`).update(b).digest("hex");
+const tempDir = useTempDirs();
 
-interface StandInFile {
-  readonly path: string;
-  readonly content: Buffer;
-  readonly lfs: boolean;
-}
-interface Logged {
-  readonly server: "hub" | "cdn";
-  readonly path: string;
-  readonly authorization: string | undefined;
-  readonly range: string | undefined;
-  status?: number;
-}
-
-const revisions: Record<string, StandInFile[]> = {
+const revisions: Record<string, HubFile[]> = {
   [REV_A]: [
     { path: ".gitattributes", content: Buffer.from("*.safetensors filter=lfs diff=lfs merge=lfs -text\n"), lfs: false },
     { path: "config.json", content: Buffer.from('{"architectures":["Qwen3ForCausalLM"]}\n'), lfs: false },
@@ -57,113 +44,22 @@ const revisions: Record<string, StandInFile[]> = {
 /** A revision listing a 1 PiB file (never served): no volume here has room for it. */
 const HUGE = { path: "huge.safetensors", bytes: 2 ** 50 };
 
+let standIn: HubStandIn;
 /** What the stand-in does wrong, reset before each test. */
-const behaviour = {
-  corrupt: new Set<string>(),
-  /** Paths whose every response sends half the bytes asked for, then drops the connection. */
-  cut: new Set<string>(),
-  /** How `cut` ends a response: drop the connection, or end it cleanly (chunked, no Content-Length) short of the file. */
-  cutBy: "drop" as "drop" | "short end",
-  ranges: true,
-  token: undefined as string | undefined,
-  pageSize: 2,
-  /** How many of the next Hub requests get 503 Service Unavailable. */
-  unavailable: 0,
-};
-const requests: Logged[] = [];
+let behaviour: HubBehaviour;
+let requests: HubRequest[];
 let hub = "";
-let cdn = "";
-const servers: Server[] = [];
-
-/** Serves `content` (or wrong bytes of the same length) honouring Range, maybe cutting the connection halfway. */
-function serveBytes(req: IncomingMessage, res: ServerResponse, file: StandInFile, entry: Logged): void {
-  const content = behaviour.corrupt.has(file.path) ? Buffer.from(file.content.map((b) => b ^ 0xff)) : file.content;
-  let start = 0;
-  const range = behaviour.ranges ? /^bytes=(\d+)-$/.exec(req.headers.range ?? "") : null;
-  if (range) {
-    start = Number(range[1]);
-    if (start >= content.length) return void res.writeHead((entry.status = 416), { "content-range": `bytes */${content.length}` }).end();
-    res.writeHead((entry.status = 206), { ...lengthHeader(file, content.length - start), "content-range": `bytes ${start}-${content.length - 1}/${content.length}`, "accept-ranges": "bytes" });
-  } else {
-    res.writeHead((entry.status = 200), { ...lengthHeader(file, content.length), ...(behaviour.ranges ? { "accept-ranges": "bytes" } : {}) });
-  }
-  const body = content.subarray(start);
-  if (behaviour.cut.has(file.path) && behaviour.cutBy === "short end") {
-    return void res.end(body.subarray(0, Math.floor(body.length / 2)));
-  }
-  if (behaviour.cut.has(file.path)) {
-    res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => req.socket.destroy(), 50));
-    return;
-  }
-  res.end(body);
-}
-
-const lengthHeader = (file: StandInFile, length: number) => (behaviour.cut.has(file.path) && behaviour.cutBy === "short end" ? {} : { "content-length": length });
-
-function startServer(name: "hub" | "cdn", handle: (req: IncomingMessage, res: ServerResponse, entry: Logged) => void): Promise<string> {
-  const server = createServer((req, res) => {
-    const entry: Logged = { server: name, path: req.url ?? "", authorization: req.headers.authorization, range: req.headers.range };
-    requests.push(entry);
-    handle(req, res, entry);
-  });
-  servers.push(server);
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
-}
-
-function treeEntries(files: StandInFile[]): object[] {
-  const dirs = [...new Set(files.flatMap((f) => (f.path.includes("/") ? [f.path.slice(0, f.path.lastIndexOf("/"))] : [])))];
-  return [
-    ...dirs.map((path) => ({ type: "directory", oid: "f".repeat(40), size: 0, path })),
-    ...files.map((f) => ({
-      type: "file",
-      oid: f.lfs ? "e".repeat(40) : gitBlob(f.content),
-      size: f.content.length,
-      path: f.path,
-      ...(f.lfs ? { lfs: { oid: sha256(f.content), size: f.content.length, pointerSize: 134 } } : {}),
-    })),
-  ];
-}
-
-function hubHandler(req: IncomingMessage, res: ServerResponse, entry: Logged): void {
-  const url = new URL(req.url ?? "/", hub);
-  if (behaviour.unavailable > 0 && behaviour.unavailable--) return void res.writeHead((entry.status = 503)).end("busy");
-  if (behaviour.token && req.headers.authorization !== `Bearer ${behaviour.token}`) return void res.writeHead((entry.status = 401)).end("gated");
-  const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/([0-9a-f]{40})$/.exec(url.pathname);
-  if (tree && tree[1] === REPO && (revisions[tree[2]!] || tree[2] === REV_HUGE) && url.searchParams.get("recursive") === "true") {
-    const all = tree[2] === REV_HUGE ? [{ type: "file", oid: "e".repeat(40), size: HUGE.bytes, path: HUGE.path, lfs: { oid: "a".repeat(64), size: HUGE.bytes, pointerSize: 134 } }] : treeEntries(revisions[tree[2]!]!);
-    const cursor = Number(url.searchParams.get("cursor") ?? 0);
-    const next = cursor + behaviour.pageSize;
-    const link = next < all.length ? { link: `<${hub}${url.pathname}?recursive=true&cursor=${next}>; rel="next"` } : {};
-    res.writeHead((entry.status = 200), { "content-type": "application/json", ...link });
-    return void res.end(JSON.stringify(all.slice(cursor, next)));
-  }
-  const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([0-9a-f]{40})\/(.+)$/.exec(url.pathname);
-  const file = resolve && resolve[1] === REPO ? revisions[resolve[2]!]?.find((f) => f.path === decodeURIComponent(resolve[3]!)) : undefined;
-  if (!file) return void res.writeHead((entry.status = 404)).end("not found");
-  // LFS content lives on the CDN, behind a signed URL (as huggingface.co does); small files come from the Hub itself.
-  if (file.lfs) return void res.writeHead((entry.status = 302), { location: `${cdn}/blobs/${sha256(file.content)}?X-Signature=signed` }).end();
-  serveBytes(req, res, file, entry);
-}
-
-function cdnHandler(req: IncomingMessage, res: ServerResponse, entry: Logged): void {
-  const sha = /^\/blobs\/([0-9a-f]{64})$/.exec(new URL(req.url ?? "/", cdn).pathname)?.[1];
-  const file = Object.values(revisions).flat().find((f) => f.lfs && sha256(f.content) === sha);
-  if (!file) return void res.writeHead((entry.status = 404)).end();
-  serveBytes(req, res, file, entry);
-}
 
 beforeAll(async () => {
-  hub = await startServer("hub", hubHandler);
-  cdn = await startServer("cdn", cdnHandler);
+  standIn = await startHubStandIn({
+    repo: REPO,
+    revisions,
+    listedOnly: { [REV_HUGE]: [{ type: "file", oid: "e".repeat(40), size: HUGE.bytes, path: HUGE.path, lfs: { oid: "a".repeat(64), size: HUGE.bytes, pointerSize: 134 } }] },
+  });
+  ({ behaviour, requests, hub } = standIn);
 });
-afterAll(async () => {
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  for (const root of roots) rmSync(root, { recursive: true, force: true });
-});
-beforeEach(() => {
-  Object.assign(behaviour, { corrupt: new Set(), cut: new Set(), cutBy: "drop", ranges: true, token: undefined, pageSize: 2, unavailable: 0 });
-  requests.length = 0;
-});
+afterAll(() => standIn?.close());
+beforeEach(() => standIn.reset());
 
 async function runJob(root: string, env: Record<string, string> = {}, args: string[] = []) {
   const result = await execa(process.execPath, [SCRIPT, ...args], {
@@ -174,11 +70,7 @@ async function runJob(root: string, env: Record<string, string> = {}, args: stri
   return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
 
-const roots: string[] = [];
-const freshRoot = () => {
-  roots.push(mkdtempSync(join(tmpdir(), "modelfleet-download-")));
-  return roots.at(-1) as string;
-};
+const freshRoot = () => tempDir("modelfleet-download-");
 const fileRequests = () => requests.filter((r) => r.server === "cdn" || r.path.includes("/resolve/"));
 
 describe("download Job script (models/download-job.mjs) against a stand-in Hub", () => {

@@ -1,15 +1,17 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MANIFEST_SCHEMA, parseManifest, serializeManifest, verifyAgainstManifest, type ModelManifest } from "../../models/manifest.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
+
+const tempDir = useTempDirs();
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
 const REVISION = "c1899de289a04d12100db370d81485cdf75e47ca";
 
 function folder(files: Record<string, string>): { dir: string; manifest: ModelManifest } {
-  const dir = mkdtempSync(join(tmpdir(), "modelfleet-manifest-"));
+  const dir = tempDir("modelfleet-manifest-");
   for (const [path, text] of Object.entries(files)) writeFileSync(join(dir, path), text);
   const entries = Object.entries(files).map(([path, text]) => ({ path, bytes: Buffer.byteLength(text), sha256: sha(text) }));
   return { dir, manifest: { schema: MANIFEST_SCHEMA, repo: "Qwen/Qwen3-0.6B", revision: REVISION, files: entries } };

@@ -1,12 +1,14 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { checkCommand } from "../../cli/commands/check.js";
 import { CHECK_LIMITS } from "../../policies/check.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
+
+const tempDir = useTempDirs();
 
 interface CliResult {
   code: number;
@@ -35,7 +37,7 @@ async function cli(args: string[]): Promise<CliResult> {
   return result;
 }
 
-const folder = (): string => mkdtempSync(join(tmpdir(), "mf-check-limits-"));
+const folder = (): string => tempDir("mf-check-limits-");
 
 const SERVICE = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  namespace: inference\nspec:\n  ports: [{port: 80}]\n";
 

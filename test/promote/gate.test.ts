@@ -1,5 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { reconcile } from "../../registry/reconcile.js";
@@ -11,7 +10,10 @@ import { diffStacks } from "../../promote/diff.js";
 import { affectedModels, promote, PromoteError } from "../../promote/promote.js";
 import { readStackValues } from "../../config/load.js";
 import { useRegistryDatabase } from "../registry/support.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
 import { promoteCli } from "./support.js";
+
+const tempDir = useTempDirs();
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "promote");
 const OTHER_DIGEST = `sha256:${"e".repeat(64)}`;
@@ -102,7 +104,7 @@ describe("readinessGate against a real registry", () => {
     const config = staging();
     // Staging runs the llama.cpp model on an older build than the one the stack now pins.
     await register(client, config, { "qwen3-small-gguf": OTHER_DIGEST });
-    const dir = mkdtempSync(join(tmpdir(), "modelfleet-gate-"));
+    const dir = tempDir("modelfleet-gate-");
     copyFileSync(join(FIXTURES, "Pulumi.staging.yaml"), join(dir, "Pulumi.staging.yaml"));
     // Production already matches staging except for the llama.cpp pin.
     const target = readFileSync(join(FIXTURES, "Pulumi.staging.yaml"), "utf8")
@@ -132,7 +134,7 @@ describe("readinessGate against a real registry", () => {
 
 /** Production as staging would make it, except for the image pins `edit` changes: an image-only promotion. */
 function imageOnlyWorkspace(edit: (text: string) => string): { dir: string; before: string; now: () => string } {
-  const dir = mkdtempSync(join(tmpdir(), "modelfleet-gate-"));
+  const dir = tempDir("modelfleet-gate-");
   copyFileSync(join(FIXTURES, "Pulumi.staging.yaml"), join(dir, "Pulumi.staging.yaml"));
   const before = edit(
     readFileSync(join(FIXTURES, "Pulumi.staging.yaml"), "utf8")

@@ -1,5 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { reconcile } from "../../registry/reconcile.js";
@@ -8,13 +7,16 @@ import { PROMOTABLE_MODEL_KEYS, PROMOTABLE_STACK_KEYS } from "../../promote/prom
 import { affectedModels, promote, PromoteError } from "../../promote/promote.js";
 import { diffStacks } from "../../promote/diff.js";
 import { useRegistryDatabase } from "../registry/support.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
 import { promoteCli } from "./support.js";
+
+const tempDir = useTempDirs();
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "promote");
 const V011 = "vllm/vllm-openai:v0.11.0@sha256:014a95f21c9edf6abe0aea6b07353f96baa4ec291c427bb1176dc7c93a85845c";
 
 function workspace(production = join(FIXTURES, "Pulumi.production.yaml")): { dir: string; production: () => string } {
-  const dir = mkdtempSync(join(tmpdir(), "modelfleet-promote-"));
+  const dir = tempDir("modelfleet-promote-");
   copyFileSync(join(FIXTURES, "Pulumi.staging.yaml"), join(dir, "Pulumi.staging.yaml"));
   copyFileSync(production, join(dir, "Pulumi.production.yaml"));
   return { dir, production: () => readFileSync(join(dir, "Pulumi.production.yaml"), "utf8") };
@@ -389,6 +391,30 @@ describe("more refusals, each leaving the target byte-identical", () => {
     expect(error.message).toContain("the promoted Pulumi.production.yaml would not validate, so nothing was written");
     expect(error.message).toContain("models[0].source.revision");
     expect(ws.production()).toBe(before);
+  });
+});
+
+describe("temporary folders", () => {
+  it("promote leaves nothing in the temp folder, whether it writes or a check after the policy check refuses", async () => {
+    // Given two workspaces, then a private temp folder (os.tmpdir() follows TMPDIR) while promote runs
+    const written = workspace();
+    const gated = workspace();
+    const tmp = tempDir("modelfleet-promote-tmp-");
+    const saved = process.env["TMPDIR"];
+    process.env["TMPDIR"] = tmp;
+    let refusal: unknown;
+    try {
+      // When one promotion writes and the other passes the policies, then is refused by its gate
+      expect((await promote({ from: "staging", to: "production", dir: written.dir, write: true })).written).toBe(true);
+      refusal = await promote({ from: "staging", to: "production", dir: gated.dir, write: true, gate: async () => ["qwen3-8b: not ready"] }).catch((e: unknown) => e);
+    } finally {
+      if (saved === undefined) delete process.env["TMPDIR"];
+      else process.env["TMPDIR"] = saved;
+    }
+    // Then both went through the policy check and neither left its folder behind
+    expect(refusal).toBeInstanceOf(PromoteError);
+    expect((refusal as PromoteError).message).toContain("not proven in staging");
+    expect(readdirSync(tmp)).toEqual([]);
   });
 });
 

@@ -1,18 +1,21 @@
-import { chmodSync, copyFileSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { chmodSync, copyFileSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { lockPathFor } from "../../files/stack-file-write.js";
 import { readStackValues } from "../../config/load.js";
 import { promote, PromoteError } from "../../promote/promote.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
 import { promoteCli } from "./support.js";
+
+const tempDir = useTempDirs();
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "promote");
 const BIN = join(import.meta.dirname, "..", "..", "bin", "modelfleet.js");
 
 function workspace(fixtures = FIXTURES, production = join(fixtures, "Pulumi.production.yaml")): { dir: string; file: string; production: () => string } {
-  const dir = mkdtempSync(join(tmpdir(), "modelfleet-promote-write-"));
+  const dir = tempDir("modelfleet-promote-write-");
   copyFileSync(join(fixtures, "Pulumi.staging.yaml"), join(dir, "Pulumi.staging.yaml"));
   copyFileSync(production, join(dir, "Pulumi.production.yaml"));
   const file = join(dir, "Pulumi.production.yaml");

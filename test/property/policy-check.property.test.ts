@@ -29,7 +29,11 @@ import { propertyParams } from "./params.js";
 /** Generous: the machine is a busy 2-core box; a quadratic blow-up or a hang still exceeds it. */
 const MAX_MS = 15_000;
 let synthesized: Record<string, readonly K8sObject[]> = {};
-const work = mkdtempSync(join(tmpdir(), "modelfleet-prop-policy-"));
+/** Made in beforeAll, not at import: a run that collects this file but filters out its tests never runs afterAll. */
+let work = "";
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "modelfleet-prop-policy-"));
+});
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 beforeAll(() => {
