@@ -24,6 +24,14 @@ export const DIGEST_PATTERN = DIGEST;
  */
 export const DEFAULT_NODE_IMAGE = "node:22-alpine@sha256:8094c002d08262dba12645a3b4a15cd6cd627d30bc782f53229a2ec13ee22a00";
 
+/**
+ * The endpoint picker deployed per InferencePool when a stack does not pin `images.endpointPicker`: GAIE's EPP v1.5.0,
+ * the release whose flags and config components/gateway/endpoint-picker.ts was written from. The digest is taken from
+ * public pins of that tag, not resolved here; refresh it with `modelfleet pins resolve`.
+ */
+export const DEFAULT_ENDPOINT_PICKER_IMAGE =
+  "registry.k8s.io/gateway-api-inference-extension/epp:v1.5.0@sha256:86c679b057298e68c6e65ff5603e92066d432e77b11f1f81f0a06399694810bc";
+
 import { preview } from "./limits.js";
 
 /** Parses an image reference; returns a reason instead when it is not one. */

@@ -38,6 +38,9 @@ export const DEFAULT_KUBERNETES_MINOR = 28;
 export const IMAGE_VOLUME_MINOR = 35;
 export const DEFAULT_SCALE_DOWN_DELAY_SECONDS = 600;
 const DEFAULT_ENDPOINT_PICKER_PORT = 9002;
+/** A deployed picker's requests: the GAIE v1.5.0 `inferencepool` chart's (`values.yaml`: cpu "4", memory 8Gi). */
+const DEFAULT_ENDPOINT_PICKER_CPU = 4;
+const DEFAULT_ENDPOINT_PICKER_MEMORY_GIB = 8;
 
 /** The shared model claim of a stack (`modelStore.mode: shared`). */
 export function sharedStoreClaimName(environment: string): string {
@@ -63,6 +66,7 @@ export function resolveContext(raw: RawStackConfig, stack: string, images: Stack
           llamacpp: mirrorImageRef(images.llamacpp, offline.registry),
           postgres: mirrorImageRef(images.postgres, offline.registry),
           node: mirrorImageRef(images.node, offline.registry),
+          endpointPicker: mirrorImageRef(images.endpointPicker, offline.registry),
         }
       : images,
     pins: images,
@@ -76,9 +80,9 @@ export function resolveContext(raw: RawStackConfig, stack: string, images: Stack
           gateway: {
             ...(raw.gateway.gatewayName ? { gatewayName: raw.gateway.gatewayName } : {}),
             gatewayNamespace: raw.gateway.gatewayNamespace ?? raw.namespace,
-            ...(raw.gateway.endpointPicker
-              ? { endpointPicker: { name: raw.gateway.endpointPicker.name, port: raw.gateway.endpointPicker.port ?? DEFAULT_ENDPOINT_PICKER_PORT } }
-              : {}),
+            endpointPicker: raw.gateway.endpointPicker?.name
+              ? { deploy: false, name: raw.gateway.endpointPicker.name, port: raw.gateway.endpointPicker.port ?? DEFAULT_ENDPOINT_PICKER_PORT }
+              : { deploy: true, cpu: raw.gateway.endpointPicker?.cpu ?? DEFAULT_ENDPOINT_PICKER_CPU, memoryGiB: raw.gateway.endpointPicker?.memoryGiB ?? DEFAULT_ENDPOINT_PICKER_MEMORY_GIB },
           },
         }
       : {}),

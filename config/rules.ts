@@ -1,6 +1,6 @@
 import { contractForImage, SUPPORTED_SPECULATIVE_METHODS } from "./engines/index.js";
 import { PROFILES } from "./profiles.js";
-import { DEFAULT_NODE_IMAGE, parseImageRef, type ImageRef } from "./image-ref.js";
+import { DEFAULT_ENDPOINT_PICKER_IMAGE, DEFAULT_NODE_IMAGE, parseImageRef, type ImageRef } from "./image-ref.js";
 import { holdsCredential, renderValue, type ConfigProblem } from "./problems.js";
 import type { RawModel, RawStackConfig } from "./schema.js";
 import type { ResolvedModel, StackImages } from "./types.js";
@@ -14,14 +14,22 @@ const ORIGIN = /^https?:\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
 const problem = (path: string, message: string, received?: unknown): ConfigProblem =>
   received === undefined ? { path, message } : { path, message, received: renderValue(received) };
 
+/** The endpoint picker releases modelfleet renders a picker Deployment for (components/gateway/endpoint-picker.ts). */
+const ENDPOINT_PICKER_TAG = /^v1\.5\.[0-9]+$/;
+
+/** Whether the stack deploys an endpoint picker per pool (pools on, and no picker of the user's named). */
+function picksEndpoints(raw: RawStackConfig): boolean {
+  return raw.gateway?.inferencePool === true && raw.gateway.endpointPicker?.name === undefined;
+}
+
 /** Image pins: parseable, and digest-pinned wherever the environment requires it. */
 export function checkImages(raw: RawStackConfig): { problems: ConfigProblem[]; images?: StackImages } {
   const problems: ConfigProblem[] = [];
   // An air-gapped site can only load what was copied by digest.
   const requirePins = PROFILES[raw.environment].requirePins || raw.offline !== undefined;
   const images: Partial<Record<keyof StackImages, ImageRef>> = {};
-  for (const key of ["vllm", "llamacpp", "postgres", "node"] as const) {
-    const reference = key === "node" ? (raw.images.node ?? DEFAULT_NODE_IMAGE) : raw.images[key];
+  for (const key of ["vllm", "llamacpp", "postgres", "node", "endpointPicker"] as const) {
+    const reference = key === "node" ? (raw.images.node ?? DEFAULT_NODE_IMAGE) : key === "endpointPicker" ? (raw.images.endpointPicker ?? DEFAULT_ENDPOINT_PICKER_IMAGE) : raw.images[key];
     const parsed = parseImageRef(reference);
     const path = `images.${key}`;
     if ("error" in parsed) {
@@ -43,9 +51,19 @@ export function checkImages(raw: RawStackConfig): { problems: ConfigProblem[]; i
         const found = contractForImage(key, parsed);
         if ("error" in found) problems.push(problem(path, found.error.replace(`${path}: `, "")));
       }
+      if (key === "endpointPicker" && picksEndpoints(raw) && !ENDPOINT_PICKER_TAG.test(parsed.tag ?? "")) {
+        // Its flags changed meaning between releases (v1.5.0 refuses the metric flags v1.0 needed): render only for the read one.
+        problems.push(
+          problem(
+            path,
+            `${parsed.tag ? `tag ${parsed.tag}` : "no tag"}, but the picker modelfleet deploys is written for GAIE's EPP v1.5.x (its flags and config were read at v1.5.0); pin registry.k8s.io/gateway-api-inference-extension/epp:v1.5.<patch>@sha256:<digest>, or run your own picker with gateway.endpointPicker.name`,
+            reference,
+          ),
+        );
+      }
     }
   }
-  const all = images.vllm && images.llamacpp && images.postgres && images.node;
+  const all = images.vllm && images.llamacpp && images.postgres && images.node && images.endpointPicker;
   return all ? { problems, images: images as StackImages } : { problems };
 }
 
@@ -307,6 +325,14 @@ export function checkModelStore(raw: RawStackConfig): ConfigProblem[] {
   }
   if (raw.gateway && !raw.gateway.inferencePool && (raw.gateway.gatewayName || raw.gateway.endpointPicker || raw.gateway.gatewayNamespace)) {
     out.push(problem("gateway.inferencePool", "false, but gateway settings are given; set inferencePool: true or remove the gateway block", false));
+  }
+  const picker = raw.gateway?.endpointPicker;
+  if (picker?.name !== undefined) {
+    for (const key of ["cpu", "memoryGiB"] as const) {
+      if (picker[key] !== undefined) out.push(problem(`gateway.endpointPicker.${key}`, `sizes the picker modelfleet deploys, but endpointPicker.name (${picker.name}) says you run your own; remove ${key}, or remove name to have one deployed per pool`, picker[key]));
+    }
+  } else if (picker?.port !== undefined) {
+    out.push(problem("gateway.endpointPicker.port", "is the port of your own picker Service, but endpointPicker.name is not set; a deployed picker listens on 9002. Set name, or remove port", picker.port));
   }
   return out;
 }

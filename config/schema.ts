@@ -198,6 +198,11 @@ export const stackConfigSchema = z.strictObject({
       postgres: text(),
       /** Runtime of the model download Job (Node ≥ 20). @default DEFAULT_NODE_IMAGE (config/image-ref.ts) */
       node: text().optional(),
+      /**
+       * The endpoint picker deployed per InferencePool (GAIE `epp`, v1.5.x: the release its flags were read at).
+       * @default DEFAULT_ENDPOINT_PICKER_IMAGE (config/image-ref.ts)
+       */
+      endpointPicker: text().optional(),
     })
     .meta(promotable),
   cors: z.strictObject({ allowedOrigins: z.array(text()).max(CONFIG_LIST_MAX_ITEMS, `at most ${CONFIG_LIST_MAX_ITEMS} origins`) }).optional(),
@@ -301,8 +306,23 @@ export const stackConfigSchema = z.strictObject({
       gatewayName: dns1123Label.optional(),
       /** Namespace of that Gateway. @default the stack namespace */
       gatewayNamespace: dns1123Label.optional(),
-      /** The endpoint picker (EPP) Service the pools name. @default <serviceName>-epp on port 9002 */
-      endpointPicker: z.strictObject({ name: dns1123Label, port: z.int().min(1).max(65535).optional() }).optional(),
+      /**
+       * The pools' endpoint picker (EPP). Without `name`, modelfleet deploys one per pool (`<serviceName>-epp`, image
+       * `images.endpointPicker`) with these requests; with `name`, the pools name your picker Service and none is deployed.
+       * @default a picker per pool requesting 4 CPU and 8 GiB (the GAIE v1.5.0 chart's figures)
+       */
+      endpointPicker: z
+        .strictObject({
+          /** Your picker's Service; then modelfleet deploys none. @default none (a picker per pool is deployed) */
+          name: dns1123Label.optional(),
+          /** Your picker's ext-proc port. @default 9002 */
+          port: z.int().min(1).max(65535).optional(),
+          /** CPU cores each deployed picker requests. @default 4 */
+          cpu: z.number().positive().max(64).optional(),
+          /** Memory each deployed picker requests, GiB; its limit is twice that. @default 8 */
+          memoryGiB: z.number().positive().max(256).optional(),
+        })
+        .optional(),
     })
     .optional(),
   offline: z

@@ -138,6 +138,7 @@ export interface StackImages {
   readonly llamacpp: ImageRef;
   readonly postgres: ImageRef;
   readonly node: ImageRef;
+  readonly endpointPicker: ImageRef;
 }
 
 /** Everything a model's objects need from the stack around it. */
@@ -156,7 +157,10 @@ export interface StackContext {
   readonly gateway?: {
     readonly gatewayName?: string;
     readonly gatewayNamespace: string;
-    readonly endpointPicker?: { readonly name: string; readonly port: number };
+    /** A picker deployed per pool with these requests, or the user's own picker Service that every pool names. */
+    readonly endpointPicker:
+      | { readonly deploy: true; readonly cpu: number; readonly memoryGiB: number }
+      | { readonly deploy: false; readonly name: string; readonly port: number };
   };
   /** Explicit CORS origins; never `*`. Empty means no cross-origin browser access. */
   readonly allowedOrigins: readonly string[];

@@ -6,6 +6,7 @@ import { modelLabels } from "../shared/labels.js";
 import { registerObjects } from "../shared/register.js";
 import { progressDeadlineSeconds } from "../../config/startup-budget.js";
 import { credentialsSecretName, SECRET_KEYS } from "./engine-container.js";
+import { pickerName } from "../gateway/endpoint-picker.js";
 import { buildModelObjects } from "./model-objects.js";
 import { fetchConfigMapName, fetchDeadlineSeconds, fetchServiceAccountName } from "../models/store.js";
 
@@ -96,8 +97,12 @@ export function registerModel<M extends ResolvedModel>(
       jobResources.push(resource);
     }
   }
+  // The pool's endpoint picker is a workload of its own: its own prefix (adding it leaves the engine's resource names
+  // alone), no wait for the weights, and its replicas always Pulumi's.
+  const isPicker = (o: K8sObject) => o.metadata.name === pickerName(model);
+  for (const [key, resource] of registerObjects(objects.filter(isPicker), { ...base, prefix: `${name}-picker` })) registered.set(key, resource);
   const engine = registerObjects(
-    objects.filter((o) => !isSetup(o) && o.kind !== "Job"),
+    objects.filter((o) => !isSetup(o) && o.kind !== "Job" && !isPicker(o)),
     {
       ...base,
       prefix: name,

@@ -3,19 +3,18 @@ import type { Engine, ResolvedModel, StackContext } from "../../config/types.js"
 import { canonical } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { modelLabels, modelSelector } from "../shared/labels.js";
+import { endpointPickerObjects, PICKER_GRPC_PORT, pickerName } from "./endpoint-picker.js";
 
 /**
  * Gateway API Inference Extension objects per model (docs/gateway.md): an `InferencePool` that selects exactly the
  * model's pods on the engine port, and, when the stack names a Gateway, an `HTTPRoute` from that Gateway to the pool.
- * Pure: the same model and context always give the same objects. modelfleet does not deploy the endpoint picker
- * (EPP); the pool only names its Service.
+ * Pure: the same model and context always give the same objects. The endpoint picker (EPP) each pool names is
+ * deployed per pool (components/gateway/endpoint-picker.ts) unless the stack names its own.
  */
 
 export const INFERENCE_POOL_API_VERSION = "inference.networking.k8s.io/v1";
 export const HTTP_ROUTE_API_VERSION = "gateway.networking.k8s.io/v1";
 
-/** The endpoint picker's ext-proc gRPC port in the GAIE and llm-d-router charts. */
-export const DEFAULT_ENDPOINT_PICKER_PORT = 9002;
 
 /**
  * The request header a body-based router (GAIE's BBR `body-field-to-header` plugin, now in llm-d's payload
@@ -26,6 +25,11 @@ export const MODEL_NAME_HEADER = "X-Gateway-Model-Name";
 
 /** Only the OpenAI-compatible API goes through the Gateway; /health and /metrics stay inside the cluster. */
 export const ROUTE_PATH_PREFIX = "/v1";
+
+/** The path a client without a body-based router uses for the model: `/<model name>/v1` (a DNS label, URL-safe). */
+export function modelPathPrefix(model: Pick<ResolvedModel, "name">): string {
+  return `/${model.name}${ROUTE_PATH_PREFIX}`;
+}
 
 /**
  * What an endpoint picker does while it is not answering. `FailOpen` (the GAIE and llm-d-router charts' default):
@@ -69,13 +73,20 @@ export function registryInferencePool(model: Pick<ResolvedModel, "serviceName">,
 /** The endpoint picker the model's pool names: the stack's `gateway.endpointPicker`, else `<serviceName>-epp` on 9002. */
 export function endpointPickerFor(model: Pick<ResolvedModel, "serviceName">, ctx: Pick<StackContext, "gateway">): { name: string; port: number } {
   const configured = ctx.gateway?.endpointPicker;
-  return configured ? { name: configured.name, port: configured.port } : { name: `${model.serviceName}-epp`, port: DEFAULT_ENDPOINT_PICKER_PORT };
+  return configured && !configured.deploy ? { name: configured.name, port: configured.port } : { name: pickerName(model), port: PICKER_GRPC_PORT };
 }
 
-/** Every gateway object of one model, in a stable order (InferencePool, then HTTPRoute); [] unless the stack has `gateway`. */
+/**
+ * Every gateway object of one model, in a stable order (InferencePool, HTTPRoute, then the endpoint picker's objects
+ * when the stack deploys pickers); [] unless the stack has `gateway`.
+ */
 export function gatewayObjects(model: ResolvedModel, ctx: StackContext): K8sObject[] {
   if (!ctx.gateway) return [];
-  return [inferencePool(model, ctx), ...(ctx.gateway.gatewayName ? [httpRoute(model, ctx, ctx.gateway.gatewayName, ctx.gateway.gatewayNamespace)] : [])].map(
+  return [
+    inferencePool(model, ctx),
+    ...(ctx.gateway.gatewayName ? [httpRoute(model, ctx, ctx.gateway.gatewayName, ctx.gateway.gatewayNamespace)] : []),
+    ...endpointPickerObjects(model, ctx),
+  ].map(
     (obj) => canonical(obj),
   );
 }
@@ -136,11 +147,15 @@ function inferencePool(model: Model, ctx: StackContext): K8sObject {
 }
 
 /**
- * Routes the Gateway's requests for this model to its pool: requests under /v1 whose `X-Gateway-Model-Name` header (set
- * by a body-based router from the body's `model`) is exactly the served model name. A cross-namespace Gateway must
- * allow routes from the stack's namespace (`listeners[].allowedRoutes.namespaces`).
+ * Routes the Gateway's requests for this model to its pool, two ways: requests under /v1 whose `X-Gateway-Model-Name`
+ * header (set by a body-based router from the body's `model`) is exactly the served model name; and requests under
+ * `/<model>/v1`, rewritten to `/v1`, which need no body-based router (a client's base URL names the model). The
+ * endpoint picker sees the path before the rewrite and reads the API from its end (`/chat/completions`, ...), so both
+ * reach it alike. A cross-namespace Gateway must allow routes from the stack's namespace
+ * (`listeners[].allowedRoutes.namespaces`).
  */
 function httpRoute(model: Model, ctx: StackContext, gatewayName: string, gatewayNamespace: string): K8sObject {
+  const backend = { group: "inference.networking.k8s.io", kind: "InferencePool", name: inferencePoolName(model) };
   return {
     apiVersion: HTTP_ROUTE_API_VERSION,
     kind: "HTTPRoute",
@@ -155,7 +170,13 @@ function httpRoute(model: Model, ctx: StackContext, gatewayName: string, gateway
               headers: [{ type: "Exact", name: MODEL_NAME_HEADER, value: model.servedModelName }],
             },
           ],
-          backendRefs: [{ group: "inference.networking.k8s.io", kind: "InferencePool", name: inferencePoolName(model) }],
+          backendRefs: [backend],
+        },
+        {
+          // Without a body-based router: the model's own prefix, removed before the request reaches the engine.
+          matches: [{ path: { type: "PathPrefix", value: modelPathPrefix(model) } }],
+          filters: [{ type: "URLRewrite", urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: ROUTE_PATH_PREFIX } } }],
+          backendRefs: [backend],
         },
       ],
     },

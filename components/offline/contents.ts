@@ -1,12 +1,12 @@
 import type { ImageRef } from "../../config/image-ref.js";
 import { mirrorImageRef, repositoryPath } from "../../config/image-ref.js";
-import type { ResolvedModel, StackConfig } from "../../config/types.js";
+import type { ResolvedModel, StackConfig, StackImages } from "../../config/types.js";
 import { repoFolderName } from "../../models/layout.js";
 
 /** One image a stack needs on an air-gapped site. */
 export interface BundledImage {
   /** Which pin: `vllm`, `llamacpp`, `postgres`. */
-  readonly name: "vllm" | "llamacpp" | "postgres";
+  readonly name: keyof StackImages;
   /** As pinned in the stack file. */
   readonly reference: string;
   /** Repository path without the registry host: where `bundle load` pushes it on the site. */
@@ -56,7 +56,22 @@ export interface BundleContents {
   readonly modelArtifacts: readonly BundledModelArtifact[];
 }
 
-const PIN_NAMES = ["vllm", "llamacpp", "postgres"] as const;
+type PinName = keyof StackImages;
+
+/**
+ * The pins whose images a site runs: the engines and the registry's postgres always; the download Job's node runtime
+ * when a model's weights go through a store (offline, its Job verifies the loaded files); the endpoint picker when the
+ * stack deploys one per pool.
+ */
+function bundledPins(config: StackConfig): PinName[] {
+  return [
+    "vllm",
+    "llamacpp",
+    "postgres",
+    ...(config.models.some((m) => m.delivery.kind === "store") ? (["node"] as const) : []),
+    ...(config.gateway?.endpointPicker.deploy ? (["endpointPicker"] as const) : []),
+  ];
+}
 
 /** The layout name of a model artifact in the bundle's OCI layout. */
 export const modelLayoutRef = (modelName: string) => `model-${modelName}`;
@@ -71,7 +86,7 @@ export function modelFilesPath(model: ResolvedModel): string {
   return `${repoFolderName(s.repo)}/${s.revision}`;
 }
 
-function bundled(name: (typeof PIN_NAMES)[number], pin: ImageRef, site: ImageRef): BundledImage | { readonly error: string } {
+function bundled(name: PinName, pin: ImageRef, site: ImageRef): BundledImage | { readonly error: string } {
   if (!pin.digest) return { error: `images.${name} = ${pin.reference} has no digest; a bundle carries pinned images only (modelfleet pins resolve)` };
   return { name, reference: pin.reference, repository: repositoryPath(pin), tag: pin.tag ?? `sha256-${pin.digest.slice(7)}`, digest: pin.digest, siteReference: site.reference };
 }
@@ -113,13 +128,13 @@ function artifact(model: ResolvedModel, pin: ImageRef, registry: string | undefi
 }
 
 /**
- * Exactly what an offline site needs for a stack: every pinned image (engines and the registry's postgres), the
+ * Exactly what an offline site needs for a stack: every pinned image it runs (`bundledPins`), the
  * model files (store folders and claim files) and the oci-pinned model artifacts. The one source for `modelfleet
  * bundle create`, the OfflineBundle component and the docs' checklist.
  * @throws Error naming every image and model artifact pinned by tag only.
  */
 export function bundleContents(config: StackConfig): BundleContents {
-  const results = PIN_NAMES.map((name) => bundled(name, config.pins[name], config.images[name]));
+  const results = bundledPins(config).map((name) => bundled(name, config.pins[name], config.images[name]));
   const artifacts = config.models.flatMap((m) => (m.source.kind === "huggingFace" && m.source.oci ? [artifact(m, m.source.oci, config.offline?.registry)] : []));
   const errors = [...results, ...artifacts].flatMap((r) => ("error" in r ? [r.error] : []));
   if (errors.length > 0) throw new Error(`${config.file}: ${errors.join("; ")}`);

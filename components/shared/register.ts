@@ -21,6 +21,8 @@ const TYPED = {
   "batch/v1/Job": k8s.batch.v1.Job,
   "networking.k8s.io/v1/NetworkPolicy": k8s.networking.v1.NetworkPolicy,
   "policy/v1/PodDisruptionBudget": k8s.policy.v1.PodDisruptionBudget,
+  "rbac.authorization.k8s.io/v1/Role": k8s.rbac.v1.Role,
+  "rbac.authorization.k8s.io/v1/RoleBinding": k8s.rbac.v1.RoleBinding,
 } as unknown as Readonly<Record<string, ResourceClass>>;
 
 /** Short kind names for Pulumi resource names: `qwen3-8b-deployment`. */

@@ -1,6 +1,7 @@
 import type { StackConfig } from "../../config/types.js";
 import { buildModelStoreObjects } from "../models/store.js";
 import { enginePodRequests } from "../engines/model-objects.js";
+import { pickerRequests } from "../gateway/endpoint-picker.js";
 import { buildRegistryObjects } from "../registry/objects.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { stackLabels } from "../shared/labels.js";
@@ -89,6 +90,12 @@ export function quotaObjects(config: StackConfig): Array<Record<string, unknown>
     need.set("cpu", (need.get("cpu") ?? 0) + pod.cpu * pods);
     need.set("memory", (need.get("memory") ?? 0) + pod.memoryGiB * 2 ** 30 * pods);
     need.set(GPU, (need.get(GPU) ?? 0) + pod.gpus * pods);
+  }
+  // Each pool's endpoint picker, when the stack deploys them (one pod, recreated, never surging).
+  const picker = pickerRequests(config);
+  if (picker) {
+    need.set("cpu", (need.get("cpu") ?? 0) + picker.cpu * config.models.length);
+    need.set("memory", (need.get("memory") ?? 0) + picker.memoryGiB * 2 ** 30 * config.models.length);
   }
   // The download Jobs run before the engines start, but all may run at once on a first deploy.
   for (const [resource, value] of stackRequests(config.models.flatMap((m) => buildModelStoreObjects(m, config)))) need.set(resource, (need.get(resource) ?? 0) + value);

@@ -48,6 +48,7 @@ config:
     vllm: ${f.images.vllm.pinned}
     llamacpp: ${f.images.llamacpp.pinned}
     postgres: ${f.images.postgres.pinned}
+    node: ${f.images.node.pinned}
   modelfleet:offline:
     registry: ${f.site.host}
   modelfleet:models:

@@ -6,12 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolvePins } from "../../bundle/pins.js";
 import { pinsCommand } from "../../cli/commands/pins.js";
 import { rewriteFileLocked } from "../../files/stack-file-write.js";
-import { pushTestImages, type TestImage } from "../helpers/oci-images.js";
+import { pushTestImages, type TestImage, type TestImageName } from "../helpers/oci-images.js";
 import { startRegistry, type OciRegistry } from "../helpers/oci-registry.js";
 import { stackYaml } from "./support.js";
 
 let registry: OciRegistry;
-let images: Record<"vllm" | "llamacpp" | "postgres", TestImage>;
+let images: Record<TestImageName, TestImage>;
 const work = mkdtempSync(join(tmpdir(), "modelfleet-pins-"));
 
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { pushTestImages, type TestImage } from "../helpers/oci-images.js";
+import { pushTestImages, type TestImage, type TestImageName } from "../helpers/oci-images.js";
 import { startRegistry, type OciRegistry } from "../helpers/oci-registry.js";
 import { modelDir } from "../../models/layout.js";
 import { MANIFEST_FILE, MANIFEST_SCHEMA, serializeManifest } from "../../models/manifest.js";
@@ -33,7 +33,7 @@ export interface BundleFixture {
   readonly work: string;
   readonly source: OciRegistry;
   readonly site: OciRegistry;
-  readonly images: Record<"vllm" | "llamacpp" | "postgres", TestImage>;
+  readonly images: Record<TestImageName, TestImage>;
   readonly stackFile: string;
   readonly modelsDir: string;
 }

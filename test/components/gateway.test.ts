@@ -53,8 +53,19 @@ describe("InferencePool per model", () => {
     // When the gateway objects are built
     const objects = gatewayObjects(qwen, config);
 
-    // Then there is one InferencePool named after the Service, in the stack namespace, with the model's labels
-    expect(objects.map((o) => `${o.apiVersion}/${o.kind}`)).toEqual(["inference.networking.k8s.io/v1/InferencePool"]);
+    // Then there is one InferencePool named after the Service, in the stack namespace, with the model's labels,
+    // followed by the endpoint picker deployed for it (test/components/endpoint-picker.test.ts)
+    expect(objects.map((o) => `${o.apiVersion}/${o.kind}`)).toEqual([
+      "inference.networking.k8s.io/v1/InferencePool",
+      "v1/ServiceAccount",
+      "rbac.authorization.k8s.io/v1/Role",
+      "rbac.authorization.k8s.io/v1/RoleBinding",
+      "v1/ConfigMap",
+      "apps/v1/Deployment",
+      "v1/Service",
+      "networking.k8s.io/v1/NetworkPolicy",
+    ]);
+    expect(objects.slice(1).every((o) => o.metadata.name === "qwen3-staging-epp")).toBe(true);
     const pool = find(objects, "InferencePool");
     expect(pool.metadata).toEqual({
       name: "qwen3-staging",
@@ -81,10 +92,11 @@ describe("InferencePool per model", () => {
     expect(b?.spec.selector.matchLabels["app.kubernetes.io/instance"]).toBe("gguf-staging");
   });
 
-  it("can configure the endpoint picker", () => {
+  it("can name your own endpoint picker, and then deploys none", () => {
     const config = stack({ gateway: { inferencePool: true, endpointPicker: { name: "shared-epp", port: 9100 } } });
-    const pool = find(gatewayObjects(model(config, "qwen3"), config), "InferencePool");
-    expect(pool.spec.endpointPickerRef).toEqual({ kind: "Service", name: "shared-epp", port: { number: 9100 }, failureMode: "FailOpen" });
+    const objects = gatewayObjects(model(config, "qwen3"), config);
+    expect(objects.map((o) => o.kind)).toEqual(["InferencePool"]);
+    expect(find(objects, "InferencePool").spec.endpointPickerRef).toEqual({ kind: "Service", name: "shared-epp", port: { number: 9100 }, failureMode: "FailOpen" });
   });
 
   it("default: no HTTPRoute without a Gateway name; can configure one to route to the pool by served model name", () => {
@@ -95,8 +107,9 @@ describe("InferencePool per model", () => {
     // When the gateway objects are built
     const objects = gatewayObjects(qwen, config);
 
-    // Then the pool is followed by an HTTPRoute from that Gateway to the pool, matching the model name header
-    expect(objects.map((o) => o.kind)).toEqual(["InferencePool", "HTTPRoute"]);
+    // Then the pool is followed by an HTTPRoute from that Gateway to the pool (then the picker's objects), matching
+    // the model name header, or the model's own path prefix, rewritten to /v1
+    expect(objects.map((o) => o.kind).slice(0, 3)).toEqual(["InferencePool", "HTTPRoute", "ServiceAccount"]);
     const route = find(objects, "HTTPRoute");
     expect(route.apiVersion).toBe("gateway.networking.k8s.io/v1");
     expect(route.metadata.name).toBe("qwen3-staging");
@@ -107,6 +120,11 @@ describe("InferencePool per model", () => {
         {
           backendRefs: [{ group: "inference.networking.k8s.io", kind: "InferencePool", name: "qwen3-staging" }],
           matches: [{ headers: [{ name: "X-Gateway-Model-Name", type: "Exact", value: "Qwen/Qwen3-0.6B" }], path: { type: "PathPrefix", value: "/v1" } }],
+        },
+        {
+          backendRefs: [{ group: "inference.networking.k8s.io", kind: "InferencePool", name: "qwen3-staging" }],
+          filters: [{ type: "URLRewrite", urlRewrite: { path: { replacePrefixMatch: "/v1", type: "ReplacePrefixMatch" } } }],
+          matches: [{ path: { type: "PathPrefix", value: "/qwen3/v1" } }],
         },
       ],
     });

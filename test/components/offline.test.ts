@@ -25,6 +25,16 @@ describe("bundleContents: one list of what a site needs", () => {
     ]);
   });
 
+  it("the node runtime when a model goes through a store, the endpoint picker when pools get one", () => {
+    const stored = parseStackConfig(stackValues("staging", { ...OFFLINE, models: [vllmModel()] }), "Pulumi.site.yaml", "site");
+    expect(stored.models[0]!.delivery.kind).toBe("store");
+    expect(bundleContents(stored).images.map((i) => i.name)).toEqual(["vllm", "llamacpp", "postgres", "node"]);
+    const pools = parseStackConfig(stackValues("staging", { ...OFFLINE, gateway: { inferencePool: true } }), "Pulumi.site.yaml", "site");
+    expect(bundleContents(pools).images.map((i) => [i.name, i.siteReference.split("@")[0]])).toContainEqual(["endpointPicker", "registry.site.local:5000/gateway-api-inference-extension/epp"]);
+    const ownPicker = parseStackConfig(stackValues("staging", { ...OFFLINE, gateway: { inferencePool: true, endpointPicker: { name: "shared-epp" } } }), "Pulumi.site.yaml", "site");
+    expect(bundleContents(ownPicker).images.map((i) => i.name)).toEqual(["vllm", "llamacpp", "postgres"]);
+  });
+
   it("names every tag-only pin", () => {
     const config = parseStackConfig(stackValues("development", { images: { vllm: "vllm/vllm-openai:v0.11.0", llamacpp: `ghcr.io/ggml-org/llama.cpp:server-cuda-b11206@${DIGEST}`, postgres: "postgres:16" } }), "Pulumi.dev.yaml", "dev");
     expect(() => bundleContents(config)).toThrow("Pulumi.dev.yaml: images.vllm = vllm/vllm-openai:v0.11.0 has no digest; a bundle carries pinned images only (modelfleet pins resolve); images.postgres = postgres:16 has no digest");
@@ -41,6 +51,8 @@ describe("OfflineBundle under mocks", () => {
       "registry.site.local:5000/vllm/vllm-openai",
       "registry.site.local:5000/ggml-org/llama.cpp",
       "registry.site.local:5000/library/postgres",
+      // The staging stack publishes pools, so each has an endpoint picker the site must run too.
+      "registry.site.local:5000/gateway-api-inference-extension/epp",
     ]);
     const deployed = run.resources.flatMap((r) => JSON.stringify(r.inputs).match(/"image":"[^"]+"/g) ?? []);
     expect(deployed.length).toBeGreaterThan(0);

@@ -14,7 +14,11 @@ describe.each(["development", "staging", "production"])("the %s stack", (stack) 
   const workloads = objects.filter((o) => o.spec?.template?.spec);
   const accounts = new Map(objects.filter((o) => o.kind === "ServiceAccount").map((o) => [o.metadata.name as string, o]));
 
-  it("runs every workload as its own ServiceAccount, which exists in the output and mounts no token", () => {
+  // A pool's endpoint picker is the one Kubernetes client among them: it watches its pool and the pool's pods.
+  const isPicker = (o: Json) => o.metadata.labels?.["app.kubernetes.io/component"] === "endpoint-picker";
+  const pickers = workloads.filter(isPicker);
+
+  it("runs every workload as its own ServiceAccount, which exists in the output and mounts no token (but the pickers')", () => {
     expect(workloads.length).toBeGreaterThanOrEqual(config.models.length + 3);
     const used = workloads.map((w) => w.spec.template.spec.serviceAccountName as string | undefined);
     expect(used.filter((name) => name === undefined || name === "default")).toEqual([]);
@@ -24,12 +28,23 @@ describe.each(["development", "staging", "production"])("the %s stack", (stack) 
       const pod = workload.spec.template.spec;
       expect(accounts.get(pod.serviceAccountName), `${workload.kind}/${workload.metadata.name}`).toBeDefined();
       expect(accounts.get(pod.serviceAccountName)!.automountServiceAccountToken).toBe(false);
-      expect(pod.automountServiceAccountToken, `${workload.kind}/${workload.metadata.name}`).toBe(false);
+      expect(pod.automountServiceAccountToken, `${workload.kind}/${workload.metadata.name}`).toBe(isPicker(workload));
     }
     for (const model of config.models) expect(accounts.has(model.serviceName), model.name).toBe(true);
   });
 
-  it("grants no Kubernetes API access: no Role, ClusterRole or binding", () => {
-    expect(objects.filter((o) => /Role(Binding)?$/.test(String(o.kind)))).toEqual([]);
+  it("grants no Kubernetes API access but the pickers' read-only Role in the namespace: no ClusterRole, no write verb", () => {
+    expect(pickers).toHaveLength(config.gateway?.endpointPicker.deploy ? config.models.length : 0);
+    const rbac = objects.filter((o) => /Role(Binding)?$/.test(String(o.kind)));
+    expect(rbac.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(pickers.flatMap((p) => [`Role/${p.metadata.name}`, `RoleBinding/${p.metadata.name}`]).sort());
+    for (const role of rbac.filter((o) => o.kind === "Role")) {
+      expect(role.metadata.namespace).toBe(config.namespace);
+      for (const rule of role.rules) expect(rule.verbs).toEqual(["get", "list", "watch"]);
+      expect(role.rules.flatMap((r: Json) => r.resources).sort()).toEqual(["inferencemodelrewrites", "inferenceobjectives", "inferencepools", "pods"]);
+    }
+    for (const binding of rbac.filter((o) => o.kind === "RoleBinding")) {
+      expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: binding.metadata.name, namespace: config.namespace }]);
+      expect(binding.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: binding.metadata.name });
+    }
   });
 });

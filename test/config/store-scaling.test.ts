@@ -112,9 +112,11 @@ describe("autoscaling and gateway", () => {
     expect(problemsOf(stackValues("development", { ...pool, models: [scaled({ minReplicas: 1, maxReplicas: 2, targetQueueDepth: 4 })] }))).toEqual([]);
   });
 
-  it("gateway defaults: the stack namespace, no endpoint picker unless named", () => {
+  it("gateway defaults: the stack namespace, a picker deployed per pool unless one is named", () => {
     const config = parseStackConfig(stackValues("staging", { gateway: { inferencePool: true, gatewayName: "inference", endpointPicker: { name: "epp" } } }), FILE, "staging");
-    expect(config.gateway).toEqual({ gatewayName: "inference", gatewayNamespace: "llm-staging", endpointPicker: { name: "epp", port: 9002 } });
+    expect(config.gateway).toEqual({ gatewayName: "inference", gatewayNamespace: "llm-staging", endpointPicker: { deploy: false, name: "epp", port: 9002 } });
+    const deployed = parseStackConfig(stackValues("staging", { gateway: { inferencePool: true } }), FILE, "staging");
+    expect(deployed.gateway).toEqual({ gatewayNamespace: "llm-staging", endpointPicker: { deploy: true, cpu: 4, memoryGiB: 8 } });
     expect(parseStackConfig(stackValues("staging"), FILE, "staging").gateway).toBeUndefined();
   });
 

@@ -27,8 +27,13 @@ function containers(resource: AnalyzedResource): Record<string, any>[] {
 }
 
 /** A model's engine Deployment: the Deployment its component registered. */
+/** A pool's endpoint picker (registered under the model's component as `<model>-picker-*`), not an engine. */
+function isPicker(r: AnalyzedResource): boolean {
+  return r.urn.endsWith("-picker-deployment");
+}
+
 function modelDeployment(resources: readonly AnalyzedResource[], engine: "VllmModel" | "LlamaCppModel"): AnalyzedResource | undefined {
-  return resources.find((r) => r.type === DEPLOYMENT && r.urn.includes(`::modelfleet:inference:${engine}$${DEPLOYMENT}::`));
+  return resources.find((r) => r.type === DEPLOYMENT && r.urn.includes(`::modelfleet:inference:${engine}$${DEPLOYMENT}::`) && !isPicker(r));
 }
 
 /** Serves the pack for `stack` and runs the stack's program under mocks, around the enclosing describe block. */
@@ -136,7 +141,7 @@ describe("stack-level policies over AnalyzeStack (staging)", () => {
 describe("stack-level policies over AnalyzeStack (production)", () => {
   const served = servedStack("production");
 
-  const inferenceDeployments = () => served.resources.filter((r) => r.type === DEPLOYMENT && r.urn.includes("::modelfleet:inference:"));
+  const inferenceDeployments = () => served.resources.filter((r) => r.type === DEPLOYMENT && r.urn.includes("::modelfleet:inference:") && !isPicker(r));
 
   it("without any NetworkPolicy, every inference Deployment is reported, against its own URN", async () => {
     const found = mandatory(await served.pack.analyzeStack(served.resources.filter((r) => r.type !== "kubernetes:networking.k8s.io/v1:NetworkPolicy")));

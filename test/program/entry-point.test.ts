@@ -6,14 +6,16 @@
  * no error. A bad stack config stops it with ONE message, within seconds.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { asRunError } from "../../stacks/pulumi-config.js";
 import { configMap, runProgram, SECRET_SIG } from "../helpers/pulumi-program.js";
 import { operatorSecrets } from "../helpers/stack-values.js";
+import { useTempDirs } from "../helpers/temp-dir.js";
 import { GENERATED_RESULT, languageHostEnv, projectEntry, ROOT, runUnderPulumi, type EngineResource, type PulumiRun } from "./stand-in-engine.js";
+
+const tempDir = useTempDirs();
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
 
@@ -80,7 +82,8 @@ describe.each([
       namespace,
       endpoints: Object.fromEntries(Object.entries(services).map(([model, svc]) => [model, `${svc}.${namespace}.svc.cluster.local:8000`])),
     });
-    const deployments = own.filter((r: EngineResource) => r.type === "kubernetes:apps/v1:Deployment" && !r.name.startsWith("registry"));
+    // The engines, not the registry's workloads or the pools' endpoint pickers (`<model>-picker-deployment`).
+    const deployments = own.filter((r: EngineResource) => r.type === "kubernetes:apps/v1:Deployment" && !r.name.startsWith("registry") && !r.name.endsWith("-picker-deployment"));
     expect(deployments.map((d) => (d.inputs["metadata"] as { name: string }).name).sort()).toEqual(Object.values(services).sort());
 
     if (!dryRun) {
@@ -148,7 +151,7 @@ describe("asRunError: what the program stops with when defining the stack fails"
 
 describe("a checkout whose build/ is missing, under Pulumi's runner", () => {
   it("stops at once with one message saying how to build, instead of the runner's minute-long inspect loop", async () => {
-    const root = mkdtempSync(join(tmpdir(), "modelfleet-unbuilt-"));
+    const root = tempDir("modelfleet-unbuilt-");
     for (const file of ["Pulumi.yaml", "package.json", "Pulumi.development.yaml"]) copyFileSync(join(ROOT, file), join(root, file));
     mkdirSync(join(root, "bin"));
     copyFileSync(join(ROOT, "bin", "pulumi-program.js"), join(root, "bin", "pulumi-program.js"));

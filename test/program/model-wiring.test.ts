@@ -14,8 +14,11 @@ const COMPONENT = { vllm: "modelfleet:inference:VllmModel", llamacpp: "modelflee
 const ENGINE = ["ConfigMap", "Deployment", "NetworkPolicy", "Service", "ServiceAccount"];
 /** The engine's objects plus its model store (modelStore default perModel): claim, the Job's account and script, the Job. */
 const BASE = [...ENGINE, "ConfigMap", "Job", "PersistentVolumeClaim", "ServiceAccount"];
-/** With `gateway.inferencePool` and a `gatewayName` (staging and production): the pool and the route to it. */
-const POOL = ["HTTPRoute", "InferencePool"];
+/**
+ * With `gateway.inferencePool` and a `gatewayName` (staging and production): the pool, the route to it, and the pool's
+ * endpoint picker (registered as `<model>-picker-*`).
+ */
+const POOL = ["HTTPRoute", "InferencePool", "ConfigMap", "Deployment", "NetworkPolicy", "Role", "RoleBinding", "Service", "ServiceAccount"];
 const kind = (r: RegisteredResource) => r.type.slice(r.type.lastIndexOf(":") + 1);
 const componentUrn = (stack: string, engine: keyof typeof COMPONENT, name: string) => `urn:pulumi:${stack}::modelfleet::${COMPONENT[engine]}::${name}`;
 const childrenOf = (run: ProgramRun, parentUrn: string) => run.resources.filter((r) => r.parent === parentUrn);
@@ -80,7 +83,11 @@ describe.each([
       const children = childrenOf(run, componentUrn(stack, model.engine, model.name));
       for (const child of children) expect(child.dependencies, child.name).toContain(namespaceUrn);
       const secret = children.find((r) => kind(r) === "Secret");
-      const deployment = children.find((r) => kind(r) === "Deployment")!;
+      const deployment = children.find((r) => r.name === `${model.name}-deployment`)!;
+      // The pool's endpoint picker needs no weights: it does not wait for the download Job.
+      const picker = children.find((r) => r.name === `${model.name}-picker-deployment`);
+      if (picker) expect(picker.dependencies.filter((urn) => urn.includes(":batch/v1:Job::")), model.name).toEqual([]);
+      expect(picker !== undefined, model.name).toBe(stack !== "development");
       // run.modelUrns: each model resource's own URN, as the mocked engine assigned it.
       if (secret) expect(deployment.dependencies).toContain(run.modelUrns.get(secret.name));
       // The engine starts only after its weights are in the store: it waits for the download Job.

@@ -23,16 +23,19 @@ describe.each([
     run = await runProgram(stack, operatorSecrets(stack));
     expect(count(run, "modelfleet:inference:VllmModel")).toBe(vllm);
     expect(count(run, "modelfleet:inference:LlamaCppModel")).toBe(llamacpp);
-    expect(count(run, `${K8S}apps/v1:Deployment`)).toBe(models);
-    expect(count(run, `${K8S}core/v1:Service`)).toBe(models);
+    // Each pool has its endpoint picker: a Deployment, Service, config, NetworkPolicy, Role and binding of its own.
+    expect(count(run, `${K8S}apps/v1:Deployment`)).toBe(models + pools);
+    expect(count(run, `${K8S}core/v1:Service`)).toBe(models + pools);
+    expect(count(run, `${K8S}rbac.authorization.k8s.io/v1:Role`)).toBe(pools);
+    expect(count(run, `${K8S}rbac.authorization.k8s.io/v1:RoleBinding`)).toBe(pools);
     // The engine's settings and the download Job's script; the store's claim and Job (modelStore: perModel).
-    expect(count(run, `${K8S}core/v1:ConfigMap`)).toBe(2 * models);
+    expect(count(run, `${K8S}core/v1:ConfigMap`)).toBe(2 * models + pools);
     expect(count(run, `${K8S}core/v1:PersistentVolumeClaim`)).toBe(models);
     expect(count(run, `${K8S}batch/v1:Job`)).toBe(models);
     expect(count(run, `${K8S}keda.sh/v1alpha1:ScaledObject`)).toBe(scaled);
     expect(count(run, `${K8S}inference.networking.k8s.io/v1:InferencePool`)).toBe(pools);
     expect(count(run, `${K8S}gateway.networking.k8s.io/v1:HTTPRoute`)).toBe(pools);
-    expect(count(run, `${K8S}networking.k8s.io/v1:NetworkPolicy`)).toBe(models + defaultDeny);
+    expect(count(run, `${K8S}networking.k8s.io/v1:NetworkPolicy`)).toBe(models + pools + defaultDeny);
     expect(count(run, `${K8S}policy/v1:PodDisruptionBudget`)).toBe(pdbs);
     expect(count(run, `${K8S}monitoring.coreos.com/v1:ServiceMonitor`)).toBe(monitors);
     expect(count(run, `${K8S}core/v1:Secret`)).toBe(secrets);
