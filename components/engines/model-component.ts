@@ -8,7 +8,7 @@ import { progressDeadlineSeconds } from "../../config/startup-budget.js";
 import { credentialsSecretName, SECRET_KEYS } from "./engine-container.js";
 import { pickerName } from "../gateway/endpoint-picker.js";
 import { buildModelObjects } from "./model-objects.js";
-import { fetchConfigMapName, fetchDeadlineSeconds, fetchServiceAccountName } from "../models/store.js";
+import { fetchDeadlineSeconds, fetchServiceAccountName } from "../models/store.js";
 
 /** Minutes Pulumi waits for a download Job: its own deadline plus scheduling and image pull. */
 function fetchTimeoutMinutes(model: ResolvedModel): string {
@@ -72,11 +72,11 @@ export function registerModel<M extends ResolvedModel>(
   }
   const base = { parent: component, dependsOn: [...(args.dependsOn ?? []), ...secrets] };
   // The model store's objects get their own name prefixes, so adding a store leaves the engine's resource names (and
-  // so their URNs) unchanged: `<name>-store-*` for the claim, ServiceAccount and script, `<name>-fetch-job` and
+  // so their URNs) unchanged: `<name>-store-*` for the claim and ServiceAccount, `<name>-fetch-job` and
   // `<name>-fetch-draft-job` for the Jobs (a new pin renames the Kubernetes Job, which Pulumi replaces in place).
   const fetchName = fetchServiceAccountName(model.serviceName);
   const isSetup = (o: K8sObject) =>
-    o.kind === "PersistentVolumeClaim" || (o.kind === "ServiceAccount" && o.metadata.name === fetchName) || (o.kind === "ConfigMap" && o.metadata.name === fetchConfigMapName(model.serviceName));
+    o.kind === "PersistentVolumeClaim" || (o.kind === "ServiceAccount" && o.metadata.name === fetchName);
   const jobs = objects.filter((o) => o.kind === "Job");
   const setup = registerObjects(objects.filter(isSetup), { ...base, prefix: `${name}-store` });
   const registered = new Map(setup);

@@ -105,9 +105,8 @@ export function fetchJobName(serviceName: string, hash: string, draft = false): 
   return `${serviceName.slice(0, 63 - suffix.length).replace(/-+$/, "")}${suffix}`;
 }
 
-export function fetchConfigMapName(serviceName: string): string {
-  return `${serviceName}-fetch`;
-}
+/** The stack's one ConfigMap holding the download script, which every download Job mounts. */
+export const FETCH_SCRIPT_CONFIG_MAP = "modelfleet-fetch-script";
 
 export function fetchServiceAccountName(serviceName: string): string {
   return `${serviceName}-fetch`;
@@ -152,6 +151,17 @@ export function buildSharedStoreObjects(config: StackConfig): K8sObject[] {
   const user = config.models.find((m) => m.delivery.kind === "store" && m.delivery.shared);
   if (!user || user.delivery.kind !== "store") return [];
   return [claim(user.delivery.claimName, user.delivery, config.namespace, stackLabels(config), user.delivery.sizeGiB)];
+}
+
+/**
+ * The download script as one ConfigMap per stack (it is the same bytes for every model: one copy instead of ~45 KB
+ * per model in the YAML), or nothing when no model has a download Job. Emitted with the namespace's objects, so on
+ * the Pulumi path every model already waits for it.
+ */
+export function buildStoreScriptObjects(config: StackConfig): K8sObject[] {
+  if (!config.models.some((m) => m.delivery.kind === "store" && storeItems(m) !== undefined)) return [];
+  const metadata = { name: FETCH_SCRIPT_CONFIG_MAP, namespace: config.namespace, labels: stackLabels(config), annotations: { [SYNC_WAVE_ANNOTATION]: STORE_WAVES.setup } };
+  return [{ apiVersion: "v1", kind: "ConfigMap", metadata, data: { [FETCH_SCRIPT_KEY]: downloadJobScript() } }];
 }
 
 /** The pod labels of a fetch Job: never the engine's selector labels, so no Service, PDB or pool picks it up. */
@@ -204,7 +214,7 @@ function fetchJob(model: ResolvedModel, ctx: StackContext, item: StoreItem, clai
     serviceAccountName: fetchServiceAccountName(model.serviceName),
     volumes: [
       { name: "models", persistentVolumeClaim: { claimName } },
-      { name: "script", configMap: { name: fetchConfigMapName(model.serviceName), defaultMode: 0o444 } },
+      { name: "script", configMap: { name: FETCH_SCRIPT_CONFIG_MAP, defaultMode: 0o444 } },
       { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
     ],
   };
@@ -234,7 +244,7 @@ function fetchJob(model: ResolvedModel, ctx: StackContext, item: StoreItem, clai
 
 /**
  * The model's store objects, in apply order: its own claim (unless the stack's shared claim holds it), the Job's
- * ServiceAccount (no token, no Role), the ConfigMap with the download script, the Job, and a second Job for a vLLM
+ * ServiceAccount (no token, no Role), the Job (its script is the stack's one ConfigMap, buildStoreScriptObjects), and a second Job for a vLLM
  * speculative draft. Nothing for the other delivery modes (an image volume is a field of the engine's pod).
  */
 export function buildModelStoreObjects(model: ResolvedModel, ctx: StackContext): K8sObject[] {
@@ -247,7 +257,6 @@ export function buildModelStoreObjects(model: ResolvedModel, ctx: StackContext):
   return [
     ...(d.shared ? [] : [claim(d.claimName, d, ctx.namespace, labels, d.sizeGiB)]),
     serviceAccount(meta(fetchServiceAccountName(model.serviceName))),
-    { apiVersion: "v1", kind: "ConfigMap", metadata: meta(fetchConfigMapName(model.serviceName)), data: { [FETCH_SCRIPT_KEY]: downloadJobScript() } },
     fetchJob(model, ctx, items.main, d.claimName, false),
     ...(items.draft ? [fetchJob(model, ctx, items.draft, d.claimName, true)] : []),
   ];

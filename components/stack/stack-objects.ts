@@ -1,6 +1,6 @@
 import type { StackConfig } from "../../config/types.js";
 import { buildModelObjects } from "../engines/model-objects.js";
-import { buildSharedStoreObjects } from "../models/store.js";
+import { buildSharedStoreObjects, buildStoreScriptObjects } from "../models/store.js";
 import { renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { stackLabels } from "../shared/labels.js";
@@ -37,7 +37,7 @@ export function buildNamespaceObjects(ctx: StackConfig): K8sObject[] {
       });
     }
     for (const object of quotaObjects(ctx)) new cdk8s.ApiObject(chart, String(object["kind"]).toLowerCase(), object as never);
-  });
+  }).concat(buildStoreScriptObjects(ctx));
 }
 
 /** Every object synth writes for a stack's models, grouped by model name (namespace-level objects under ""). */

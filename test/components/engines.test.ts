@@ -274,7 +274,7 @@ describe("security and images", () => {
 
 describe("objects per environment", () => {
   // The model store (default perModel): claim, the Job's ServiceAccount and script, the Job; then the engine's objects.
-  const STORE = ["PersistentVolumeClaim", "ServiceAccount", "ConfigMap", "Job"];
+  const STORE = ["PersistentVolumeClaim", "ServiceAccount", "Job"];
   it.each([
     ["development", [...STORE, "ServiceAccount", "ConfigMap", "Deployment", "Service", "NetworkPolicy"]],
     ["staging", [...STORE, "ServiceAccount", "ConfigMap", "Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "ServiceMonitor"]],
@@ -309,9 +309,9 @@ describe("objects per environment", () => {
   });
 
   it("namespace objects: quota and limit range always, default-deny where the profile says", () => {
-    expect(buildNamespaceObjects(stack("development")).map((o) => o.kind)).toEqual(["Namespace", "ResourceQuota", "LimitRange"]);
+    expect(buildNamespaceObjects(stack("development")).map((o) => o.kind)).toEqual(["Namespace", "ResourceQuota", "LimitRange", "ConfigMap"]);
     const prod = buildNamespaceObjects(stack("production"));
-    expect(prod.map((o) => o.kind)).toEqual(["Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange"]);
+    expect(prod.map((o) => o.kind)).toEqual(["Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "ConfigMap"]);
     expect((prod[1] as Json).spec).toEqual({ podSelector: {}, policyTypes: ["Ingress"] });
     expect(validateObjects(prod)).toEqual([]);
   });

@@ -79,7 +79,6 @@ describe("model components with a model store", () => {
     expect(names).toEqual(
       [
         "ConfigMap:qwen3-config-map",
-        "ConfigMap:qwen3-store-config-map",
         "Deployment:qwen3-deployment",
         "Job:qwen3-fetch-draft-job",
         "Job:qwen3-fetch-job",
@@ -107,9 +106,9 @@ describe("model components with a model store", () => {
     expect(named("gguf-deployment").dependencies).not.toContain(urns.get("qwen3-fetch-job"));
   });
 
-  it("a Job waits for its ServiceAccount, script and Secret, but not for the claim its own pod binds", () => {
+  it("a Job waits for its ServiceAccount and Secret, but not for the claim its own pod binds (the script is the stack's, waited for with the namespace)", () => {
     const deps = named("qwen3-fetch-job").dependencies;
-    expect(deps).toEqual(expect.arrayContaining([urns.get("qwen3-store-service-account"), urns.get("qwen3-store-config-map"), urns.get("qwen3-credentials")]));
+    expect(deps).toEqual(expect.arrayContaining([urns.get("qwen3-store-service-account"), urns.get("qwen3-credentials")]));
     expect(deps).not.toContain(urns.get("qwen3-store-persistent-volume-claim"));
   });
 

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildModelObjects } from "../../components/engines/model-objects.js";
-import { buildSharedStoreObjects, fetchJobName } from "../../components/models/store.js";
+import { buildSharedStoreObjects, buildStoreScriptObjects, FETCH_SCRIPT_CONFIG_MAP, fetchJobName } from "../../components/models/store.js";
 import type { K8sObject } from "../../components/shared/k8s-object.js";
 import { DEFAULT_NODE_IMAGE } from "../../config/image-ref.js";
 import { parseStackConfig } from "../../config/load.js";
@@ -60,13 +60,12 @@ describe("per-model store (the default)", () => {
   const config = stack("staging");
   const objects = objectsOf(config);
 
-  it("emits claim, the Job's ServiceAccount and script, the Job, then the engine's objects; all valid", () => {
+  it("emits claim, the Job's ServiceAccount, the Job, then the engine's objects; all valid", () => {
     const job = one(objects, "Job");
     expect(job.metadata.name).toMatch(/^qwen3-staging-fetch-[0-9a-f]{8}$/);
-    expect(refs(objects).slice(0, 6)).toEqual([
+    expect(refs(objects).slice(0, 5)).toEqual([
       "PersistentVolumeClaim/qwen3-staging-models",
       "ServiceAccount/qwen3-staging-fetch",
-      "ConfigMap/qwen3-staging-fetch",
       `Job/${job.metadata.name}`,
       "ServiceAccount/qwen3-staging",
       "ConfigMap/qwen3-staging-settings",
@@ -86,7 +85,7 @@ describe("per-model store (the default)", () => {
   it("Argo CD waves: account and script -2, claim and Job -1, the engine in the default wave", () => {
     const waves = Object.fromEntries(objects.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.annotations?.["argocd.argoproj.io/sync-wave"]]));
     expect(waves["ServiceAccount/qwen3-staging-fetch"]).toBe("-2");
-    expect(waves["ConfigMap/qwen3-staging-fetch"]).toBe("-2");
+    expect(buildStoreScriptObjects(config)[0]?.metadata.annotations).toEqual({ "argocd.argoproj.io/sync-wave": "-2" });
     expect(waves[`Job/${one(objects, "Job").metadata.name}`]).toBe("-1");
     expect(waves["Deployment/qwen3-staging"]).toBeUndefined();
   });
@@ -112,8 +111,14 @@ describe("per-model store (the default)", () => {
     expect(job.spec.template.spec.volumes[0]).toEqual({ name: "models", persistentVolumeClaim: { claimName: "qwen3-staging-models" } });
   });
 
-  it("the ConfigMap carries models/download-job.mjs byte for byte", () => {
-    expect(one(objects, "ConfigMap", "qwen3-staging-fetch").data).toEqual({ "download-job.mjs": SCRIPT });
+  it("one ConfigMap per stack carries models/download-job.mjs byte for byte, and every Job mounts it", () => {
+    const scripts = buildStoreScriptObjects(config);
+    expect(scripts.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([`ConfigMap/${FETCH_SCRIPT_CONFIG_MAP}`]);
+    expect((scripts[0] as Json).data).toEqual({ "download-job.mjs": SCRIPT });
+    expect(one(objects, "Job").spec.template.spec.volumes).toContainEqual({ name: "script", configMap: { name: FETCH_SCRIPT_CONFIG_MAP, defaultMode: 0o444 } });
+    expect(objects.filter((o) => o.kind === "ConfigMap").map((o) => o.metadata.name)).toEqual(["qwen3-staging-settings"]);
+    // No Job, no script: a stack whose models all download at start (or read their own claim).
+    expect(buildStoreScriptObjects(stack("development", { modelStore: { mode: "off" }, models: [vllmModel({ replicas: 1 })] }))).toEqual([]);
   });
 
   it("restricted pod, own ServiceAccount without a token, writable claim via fsGroup, bounded retries and deadline", () => {
@@ -355,9 +360,10 @@ describe("the Job's script, run for real as the Job runs it", () => {
   }
 
   it("offline verify mode: exits 0 on a complete copy, 1 naming `bundle load` when the copy is missing or damaged", async () => {
-    const objs = objectsOf(stack("staging", { offline: { registry: "registry.local:5000" } }));
+    const offline = stack("staging", { offline: { registry: "registry.local:5000" } });
+    const objs = objectsOf(offline);
     const job = one(objs, "Job");
-    const configMap = one(objs, "ConfigMap", "qwen3-staging-fetch");
+    const configMap = buildStoreScriptObjects(offline)[0] as Json;
     const root = join(work, "claim");
     const dir = modelDir(root, "Qwen/Qwen3-0.6B", SHA);
 

@@ -12,8 +12,8 @@ import { operatorSecrets } from "../helpers/stack-values.js";
 
 const COMPONENT = { vllm: "modelfleet:inference:VllmModel", llamacpp: "modelfleet:inference:LlamaCppModel" } as const;
 const ENGINE = ["ConfigMap", "Deployment", "NetworkPolicy", "Service", "ServiceAccount"];
-/** The engine's objects plus its model store (modelStore default perModel): claim, the Job's account and script, the Job. */
-const BASE = [...ENGINE, "ConfigMap", "Job", "PersistentVolumeClaim", "ServiceAccount"];
+/** The engine's objects plus its model store (modelStore default perModel): claim, the Job's account, the Job (the script is the stack's). */
+const BASE = [...ENGINE, "Job", "PersistentVolumeClaim", "ServiceAccount"];
 /**
  * With `gateway.inferencePool` and a `gatewayName` (staging and production): the pool, the route to it, and the pool's
  * endpoint picker (registered as `<model>-picker-*`).
@@ -73,7 +73,8 @@ describe.each([
     // At the top level: only the namespace objects (with its quota and limit range) and, where the environment
     // monitors, the alerts and dashboard.
     const topLevel = run.resources.filter((r) => r.parent === "" && r.type.startsWith("kubernetes:")).map(kind).sort();
-    expect(topLevel).toEqual(stack === "development" ? ["LimitRange", "Namespace", "ResourceQuota"] : ["ConfigMap", "LimitRange", "Namespace", "NetworkPolicy", "PrometheusRule", "ResourceQuota"]);
+    // The download script's ConfigMap is the stack's, next to the quota.
+    expect(topLevel).toEqual(stack === "development" ? ["ConfigMap", "LimitRange", "Namespace", "ResourceQuota"] : ["ConfigMap", "ConfigMap", "LimitRange", "Namespace", "NetworkPolicy", "PrometheusRule", "ResourceQuota"]);
   });
 
   it("every model resource waits for the Namespace; the Deployment also for its credentials Secret and its download Job", () => {

@@ -28,8 +28,8 @@ describe.each([
     expect(count(run, `${K8S}core/v1:Service`)).toBe(models + pools);
     expect(count(run, `${K8S}rbac.authorization.k8s.io/v1:Role`)).toBe(pools);
     expect(count(run, `${K8S}rbac.authorization.k8s.io/v1:RoleBinding`)).toBe(pools);
-    // The engine's settings and the download Job's script; the store's claim and Job (modelStore: perModel).
-    expect(count(run, `${K8S}core/v1:ConfigMap`)).toBe(2 * models + pools);
+    // The engines' settings, the stack's one download script and the pickers' configs; the store's claim and Job.
+    expect(count(run, `${K8S}core/v1:ConfigMap`)).toBe(models + 1 + pools);
     expect(count(run, `${K8S}core/v1:PersistentVolumeClaim`)).toBe(models);
     expect(count(run, `${K8S}batch/v1:Job`)).toBe(models);
     expect(count(run, `${K8S}keda.sh/v1alpha1:ScaledObject`)).toBe(scaled);
