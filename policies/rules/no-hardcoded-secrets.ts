@@ -1,4 +1,5 @@
 import type { K8sObject } from "../../components/shared/k8s-object.js";
+import { enter, isLeave, type Leave } from "../cycle-guard.js";
 import { isCredentialLike, shown, shownPath } from "../display.js";
 import { embeddedSettings } from "../embedded-config.js";
 import { formatPath, type PathSegment } from "../field-path.js";
@@ -163,12 +164,19 @@ class SecretScan {
   /**
    * Every other string: credential-shaped values anywhere, random-looking values under secret-looking keys. Walked
    * with an explicit stack, not recursion, so an object nested 20,000 deep is judged, not a stack overflow; a node's
-   * path is built only when it is reported.
+   * path is built only when it is reported. A map or list that contains itself (YAML `&a [*a]`) is walked once.
    */
   private generic(root: unknown, rootPath: readonly PathSegment[]): void {
-    const stack: Step[] = [{ value: root, key: undefined, parent: undefined, depth: 0 }];
-    for (let step = stack.pop(); step !== undefined; step = stack.pop()) {
+    const open = new Set<object>();
+    const stack: (Step | Leave)[] = [{ value: root, key: undefined, parent: undefined, depth: 0 }];
+    for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+      if (isLeave(entry)) {
+        open.delete(entry.leave);
+        continue;
+      }
+      const step = entry;
       const { value, key } = step;
+      if (!enter(value, open, stack)) continue;
       if (typeof value === "string") {
         const kind = secretValueKind(value);
         if (kind) {
@@ -193,12 +201,19 @@ class SecretScan {
 
   /**
    * Stack config and plain YAML documents (Helm values): secret-looking keys must hold `secure:` values. Walked with
-   * an explicit stack, like `generic`.
+   * an explicit stack, like `generic`, and like it never into a map or list it is already inside.
    */
   private tree(root: unknown, rootPath: readonly PathSegment[]): void {
-    const stack: Step[] = [{ value: root, key: undefined, parent: undefined, depth: 0 }];
-    for (let step = stack.pop(); step !== undefined; step = stack.pop()) {
+    const open = new Set<object>();
+    const stack: (Step | Leave)[] = [{ value: root, key: undefined, parent: undefined, depth: 0 }];
+    for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+      if (isLeave(entry)) {
+        open.delete(entry.leave);
+        continue;
+      }
+      const step = entry;
       const { value } = step;
+      if (!enter(value, open, stack)) continue;
       if (isRecord(value)) {
         if (typeof value["secure"] === "string" && Object.keys(value).length === 1) continue; // a Pulumi secret
         const children: Step[] = [];

@@ -1,4 +1,5 @@
 import type { K8sObject } from "../../components/shared/k8s-object.js";
+import { enter, isLeave, type Leave } from "../cycle-guard.js";
 import { isPseudoDocument } from "../documents.js";
 import { safeObjectRef, shown, shownPath } from "../display.js";
 import { embeddedSettings } from "../embedded-config.js";
@@ -186,7 +187,8 @@ function configMap(object: K8sObject, add: Add): void {
 
 /**
  * CORS settings anywhere in a plain YAML document or stack file. Walked with an explicit stack, not recursion, so a
- * document nested 20,000 deep is judged, not a stack overflow; a node's path is built only when it is reported.
+ * document nested 20,000 deep is judged, not a stack overflow; a node's path is built only when it is reported. A map
+ * or list that contains itself (YAML `&a [*a]`) is walked once.
  */
 function documentTree(root: unknown, rootPath: readonly PathSegment[], rootInCors: boolean, add: Add): void {
   interface Step {
@@ -200,9 +202,16 @@ function documentTree(root: unknown, rootPath: readonly PathSegment[], rootInCor
     for (let s: Step | undefined = step; s?.key !== undefined; s = s.parent) keys.push(s.key);
     return [...rootPath, ...keys.reverse()];
   };
-  const stack: Step[] = [{ value: root, key: undefined, parent: undefined, inCors: rootInCors }];
-  for (let step = stack.pop(); step !== undefined; step = stack.pop()) {
+  const open = new Set<object>();
+  const stack: (Step | Leave)[] = [{ value: root, key: undefined, parent: undefined, inCors: rootInCors }];
+  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+    if (isLeave(entry)) {
+      open.delete(entry.leave);
+      continue;
+    }
+    const step = entry;
     const { value, key, inCors } = step;
+    if (!enter(value, open, stack)) continue;
     const corsKey = typeof key === "string" && (isCorsName(key) || (inCors && key.toLowerCase().includes("origin")));
     if (Array.isArray(value)) {
       for (let index = value.length - 1; index >= 0; index--) {

@@ -184,9 +184,38 @@ export function mutation(value: fc.Arbitrary<unknown> = hostileValue): fc.Arbitr
   );
 }
 
+/**
+ * A deep copy of data (maps and lists) without recursion: structuredClone recurses and overflows the stack on a
+ * value nested more than a few thousand deep, so an object a first mutation list gave a deepArray could not be
+ * mutated again by a second list aimed at the same object. Shared and cyclic values stay shared and cyclic; a
+ * deepArray is kept as it is (like `duplicate`, which does not clone: a copy would lose its printer).
+ */
+function copyData<T>(root: T): T {
+  const copies = new Map<object, unknown>();
+  const pending: [object, unknown[] | Record<string, unknown>][] = [];
+  const copyOf = (value: unknown): unknown => {
+    if (value === null || typeof value !== "object" || DEEP.has(value)) return value;
+    let copy = copies.get(value);
+    if (copy === undefined) {
+      const fresh: unknown[] | Record<string, unknown> = Array.isArray(value) ? [] : {};
+      copies.set(value, fresh);
+      pending.push([value, fresh]);
+      copy = fresh;
+    }
+    return copy;
+  };
+  const out = copyOf(root);
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [source, target] = next;
+    if (Array.isArray(source)) for (const item of source) (target as unknown[]).push(copyOf(item));
+    else for (const [key, value] of Object.entries(source)) Object.defineProperty(target, key, { value: copyOf(value), enumerable: true, writable: true, configurable: true });
+  }
+  return out as T;
+}
+
 /** Applies the mutations to a deep copy; paths are recomputed after each edit. */
 export function applyMutations(root: Record<string, unknown>, mutations: readonly Mutation[]): Record<string, unknown> {
-  const copy = structuredClone(root);
+  const copy = copyData(root);
   for (const m of mutations) {
     const paths = pathsOf(copy);
     if (paths.length === 0) continue;
