@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sourceDirOf } from "../files/source-dir.js";
@@ -9,9 +10,16 @@ import { sourceDirOf } from "../files/source-dir.js";
 export const DOWNLOAD_SCRIPT = join(sourceDirOf(import.meta.url), "download-job.mjs");
 
 let cached: string | undefined;
+let cachedSha256: string | undefined;
 
 /** The script's text, as the download Job's ConfigMap carries it (read once per process). */
 export function downloadScriptText(): string {
   cached ??= readFileSync(DOWNLOAD_SCRIPT, "utf8");
   return cached;
+}
+
+/** sha256 (hex) of the script, which every download Job's name covers (hashed once per process, not per Job). */
+export function downloadScriptSha256(): string {
+  cachedSha256 ??= createHash("sha256").update(downloadScriptText()).digest("hex");
+  return cachedSha256;
 }

@@ -11,7 +11,7 @@
  * in an earlier wave than its first consumer never lets the sync go on (argoproj/argo-cd#12840).
  */
 import { createHash } from "node:crypto";
-import { downloadScriptText } from "../../models/download-script.js";
+import { downloadScriptSha256, downloadScriptText } from "../../models/download-script.js";
 import { defaultStoreFiles } from "../../config/resolve.js";
 import type { RawModel } from "../../config/schema.js";
 import type { ResolvedModel, StackConfig, StackContext } from "../../config/types.js";
@@ -61,12 +61,10 @@ export interface StoreItem {
   readonly oci?: string;
 }
 
-/**
- * models/download-job.mjs, as the ConfigMap carries it: read from the source tree (tsc does not copy `.mjs` files
- * into build/), by the one reader models/download-script.ts shares with `modelfleet models fetch`.
- */
-export function downloadJobScript(): string {
-  return downloadScriptText();
+/** The download Jobs a model runs (the model, and its draft): what the namespace quota counts next to the engines. */
+export function fetchJobCount(model: ResolvedModel): number {
+  const items = storeItems(model);
+  return items === undefined ? 0 : items.draft ? 2 : 1;
 }
 
 /** What the model's download Jobs fetch: the model itself and, for a vLLM speculative draft, the draft. */
@@ -90,9 +88,9 @@ export function storeItems(model: ResolvedModel): { readonly main: StoreItem; re
 }
 
 /** The first 8 hex digits of sha256 over what the Job fetches and runs: a new pin (or script, or image) → a new Job. */
-export function fetchHash(item: StoreItem, script: string, image: string): string {
+export function fetchHash(item: StoreItem, scriptSha256: string, image: string): string {
   const pin = `${item.repo}@${item.revision}|${item.oci ?? ""}|${item.files.join(",")}|${item.optionalFiles.join(",")}`;
-  const runtime = `${item.from}|${image}|${createHash("sha256").update(script).digest("hex")}`;
+  const runtime = `${item.from}|${image}|${scriptSha256}`;
   return createHash("sha256").update(`${pin}\n${runtime}`).digest("hex").slice(0, 8);
 }
 
@@ -161,7 +159,7 @@ export function buildSharedStoreObjects(config: StackConfig): K8sObject[] {
 export function buildStoreScriptObjects(config: StackConfig): K8sObject[] {
   if (!config.models.some((m) => m.delivery.kind === "store" && storeItems(m) !== undefined)) return [];
   const metadata = { name: FETCH_SCRIPT_CONFIG_MAP, namespace: config.namespace, labels: stackLabels(config), annotations: { [SYNC_WAVE_ANNOTATION]: STORE_WAVES.setup } };
-  return [{ apiVersion: "v1", kind: "ConfigMap", metadata, data: { [FETCH_SCRIPT_KEY]: downloadJobScript() } }];
+  return [{ apiVersion: "v1", kind: "ConfigMap", metadata, data: { [FETCH_SCRIPT_KEY]: downloadScriptText() } }];
 }
 
 /** The pod labels of a fetch Job: never the engine's selector labels, so no Service, PDB or pool picks it up. */
@@ -176,7 +174,7 @@ function fetchPodLabels(model: ResolvedModel, ctx: StackContext): Record<string,
 
 function fetchJob(model: ResolvedModel, ctx: StackContext, item: StoreItem, claimName: string, draft: boolean): K8sObject {
   const image = ctx.images.node.reference;
-  const hash = fetchHash(item, downloadJobScript(), image);
+  const hash = fetchHash(item, downloadScriptSha256(), image);
   const env: Array<Record<string, unknown>> = [
     { name: "HOME", value: TMP_MOUNT },
     ...(item.files.length > 0 ? [{ name: "MODELFLEET_FILES", value: item.files.join(",") }] : []),

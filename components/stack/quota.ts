@@ -1,5 +1,5 @@
 import type { StackConfig } from "../../config/types.js";
-import { buildModelStoreObjects } from "../models/store.js";
+import { FETCH_RESOURCES, fetchJobCount } from "../models/store.js";
 import { enginePodRequests } from "../engines/model-objects.js";
 import { pickerRequests } from "../gateway/endpoint-picker.js";
 import { buildRegistryObjects } from "../registry/objects.js";
@@ -80,8 +80,8 @@ const memoryText = (bytes: number) => `${Math.ceil(bytes / 2 ** 20)}Mi`;
  * becomes the default limit) would cap the engines' CPU, or give every container a GPU limit.
  */
 export function quotaObjects(config: StackConfig): Array<Record<string, unknown>> {
-  // Engines from the figures their Deployments are built from (rendering them through cdk8s here again doubled
-  // synth's cost); the registry's few pods from its objects.
+  // Engines, pickers and download Jobs from the figures their objects are built from (rendering them here again
+  // doubled synth's cost); the registry's few pods from its objects.
   const need = stackRequests(buildRegistryObjects(config));
   for (const model of config.models) {
     const pod = enginePodRequests(model, config);
@@ -98,7 +98,9 @@ export function quotaObjects(config: StackConfig): Array<Record<string, unknown>
     need.set("memory", (need.get("memory") ?? 0) + picker.memoryGiB * 2 ** 30 * config.models.length);
   }
   // The download Jobs run before the engines start, but all may run at once on a first deploy.
-  for (const [resource, value] of stackRequests(config.models.flatMap((m) => buildModelStoreObjects(m, config)))) need.set(resource, (need.get(resource) ?? 0) + value);
+  const jobs = config.models.reduce((sum, m) => sum + fetchJobCount(m), 0);
+  need.set("cpu", (need.get("cpu") ?? 0) + parseQuantity(FETCH_RESOURCES.requests.cpu) * jobs);
+  need.set("memory", (need.get("memory") ?? 0) + parseQuantity(FETCH_RESOURCES.requests.memory) * jobs);
   const labels = stackLabels(config);
   const quota = {
     apiVersion: "v1",
