@@ -47,6 +47,7 @@ config:
     vllm: ${pins.vllm ?? images.vllm.pinned}
     llamacpp: ${pins.llamacpp ?? images.llamacpp.pinned}
     postgres: ${pins.postgres ?? images.postgres.pinned}
+    node: ${images.node.pinned}
   modelfleet:offline:
     registry: ${site}
   modelfleet:models:

@@ -52,11 +52,13 @@ describe.each(["development", "staging", "production"])("synthesized %s stack", 
     const pods = result.objects.flatMap((o) => {
       const spec = o["spec"] as { template?: { spec?: Record<string, unknown> }; jobTemplate?: { spec: { template: { spec: Record<string, unknown> } } } } | undefined;
       const pod = spec?.template?.spec ?? spec?.jobTemplate?.spec.template.spec;
-      return pod ? [{ kind: o.kind, pod }] : [];
+      const picker = (o.metadata.labels ?? {})["app.kubernetes.io/component"] === "endpoint-picker";
+      return pod ? [{ kind: o.kind, pod, picker }] : [];
     });
     expect(pods.length).toBeGreaterThan(0);
-    for (const { kind, pod } of pods) {
-      expect(pod["automountServiceAccountToken"]).toBe(false);
+    for (const { kind, pod, picker } of pods) {
+      // Only a pool's endpoint picker calls the Kubernetes API (it watches its pool), so only it mounts a token.
+      expect(pod["automountServiceAccountToken"]).toBe(picker);
       if (kind === "Job" || kind === "CronJob") expect(pod["restartPolicy"]).toBe("Never");
       for (const container of pod["containers"] as Array<{ securityContext: Record<string, unknown> }>) {
         expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true });
