@@ -80,6 +80,7 @@ export function resolveContext(raw: RawStackConfig, stack: string, images: Stack
           gateway: {
             ...(raw.gateway.gatewayName ? { gatewayName: raw.gateway.gatewayName } : {}),
             gatewayNamespace: raw.gateway.gatewayNamespace ?? raw.namespace,
+            ...(raw.gateway.provider ? { provider: raw.gateway.provider } : {}),
             endpointPicker: raw.gateway.endpointPicker?.name
               ? { deploy: false, name: raw.gateway.endpointPicker.name, port: raw.gateway.endpointPicker.port ?? DEFAULT_ENDPOINT_PICKER_PORT }
               : { deploy: true, cpu: raw.gateway.endpointPicker?.cpu ?? DEFAULT_ENDPOINT_PICKER_CPU, memoryGiB: raw.gateway.endpointPicker?.memoryGiB ?? DEFAULT_ENDPOINT_PICKER_MEMORY_GIB },

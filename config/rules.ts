@@ -323,7 +323,7 @@ export function checkModelStore(raw: RawStackConfig): ConfigProblem[] {
   if (raw.offline && store?.mode === "off") {
     out.push(problem("modelStore.mode", "off makes engines download at start, and an offline site cannot; use perModel or shared and load the files with `modelfleet bundle load --models-target`", "off"));
   }
-  if (raw.gateway && !raw.gateway.inferencePool && (raw.gateway.gatewayName || raw.gateway.endpointPicker || raw.gateway.gatewayNamespace)) {
+  if (raw.gateway && !raw.gateway.inferencePool && (raw.gateway.gatewayName || raw.gateway.endpointPicker || raw.gateway.gatewayNamespace || raw.gateway.provider)) {
     out.push(problem("gateway.inferencePool", "false, but gateway settings are given; set inferencePool: true or remove the gateway block", false));
   }
   const picker = raw.gateway?.endpointPicker;

@@ -307,6 +307,11 @@ export const stackConfigSchema = z.strictObject({
       /** Namespace of that Gateway. @default the stack namespace */
       gatewayNamespace: dns1123Label.optional(),
       /**
+       * The gateway implementation, for the wiring only it needs: `istio` adds a DestinationRule per deployed picker
+       * (TLS without verification to its self-signed certificate). @default none: no implementation-specific objects
+       */
+      provider: z.enum(["istio"]).optional(),
+      /**
        * The pools' endpoint picker (EPP). Without `name`, modelfleet deploys one per pool (`<serviceName>-epp`, image
        * `images.endpointPicker`) with these requests; with `name`, the pools name your picker Service and none is deployed.
        * @default a picker per pool requesting 4 CPU and 8 GiB (the GAIE v1.5.0 chart's figures)

@@ -157,6 +157,8 @@ export interface StackContext {
   readonly gateway?: {
     readonly gatewayName?: string;
     readonly gatewayNamespace: string;
+    /** The gateway implementation whose own wiring is emitted (`istio`: a DestinationRule per deployed picker). */
+    readonly provider?: "istio";
     /** A picker deployed per pool with these requests, or the user's own picker Service that every pool names. */
     readonly endpointPicker:
       | { readonly deploy: true; readonly cpu: number; readonly memoryGiB: number }

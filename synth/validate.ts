@@ -19,7 +19,7 @@ import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { objectRef, type K8sObject } from "../components/shared/k8s-object.js";
-import { HTTPRoute, InferencePool } from "./schemas/gateway.js";
+import { DestinationRule, HTTPRoute, InferencePool } from "./schemas/gateway.js";
 import { ScaledObject } from "./schemas/keda.js";
 
 interface Validatable {
@@ -60,6 +60,7 @@ const MODELS: Readonly<Record<string, ModelClass>> = {
   "keda.sh/v1alpha1/ScaledObject": ScaledObject,
   "inference.networking.k8s.io/v1/InferencePool": InferencePool,
   "gateway.networking.k8s.io/v1/HTTPRoute": HTTPRoute,
+  "networking.istio.io/v1/DestinationRule": DestinationRule,
 } as unknown as Record<string, ModelClass>;
 
 /** One object that does not match its schema: which object, which field, what is wrong. */

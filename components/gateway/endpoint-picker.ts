@@ -257,8 +257,13 @@ export function endpointPickerObjects(model: ResolvedModel, ctx: StackContext): 
       ],
     },
   };
+  // The picker serves TLS with a self-signed certificate; GAIE's Istio conformance setup applies this rule for each
+  // picker so Istio's gateway speaks TLS to it without verifying the certificate.
+  const istio = ctx.gateway?.provider === "istio"
+    ? [{ apiVersion: "networking.istio.io/v1", kind: "DestinationRule", metadata: meta, spec: { host: `${name}.${ctx.namespace}.svc.cluster.local`, trafficPolicy: { tls: { mode: "SIMPLE", insecureSkipVerify: true } } } }]
+    : [];
   // The account itself mounts no token (as every modelfleet account); only the picker's pod asks for one.
-  return [serviceAccount(meta), role, binding, config, deployment, service, networkPolicy] as K8sObject[];
+  return [serviceAccount(meta), role, binding, config, deployment, service, networkPolicy, ...istio] as K8sObject[];
 }
 
 /** What one deployed picker requests, for the namespace quota (components/stack/quota.ts). */

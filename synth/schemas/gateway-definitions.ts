@@ -1,6 +1,6 @@
 /**
- * The JSON schemas behind synth/schemas/gateway.ts: `InferencePool` (inference.networking.k8s.io/v1) and `HTTPRoute`
- * (gateway.networking.k8s.io/v1). Which CRDs and versions they follow, and the CEL rules checked in code beside them,
+ * The JSON schemas behind synth/schemas/gateway.ts: `InferencePool` (inference.networking.k8s.io/v1), `HTTPRoute`
+ * (gateway.networking.k8s.io/v1), and Istio's `DestinationRule` (networking.istio.io/v1) for the endpoint picker. Which CRDs and versions they follow, and the CEL rules checked in code beside them,
  * is written in gateway.ts's header.
  *
  * Only the generator (synth/schemas/generate.ts, `npm run generate:schemas`) and its freshness test import this file:
@@ -163,4 +163,24 @@ export const httpRouteSchema: SchemaObject = envelope(
     hostnames: { type: "array", maxItems: 16, items: str(1, 253, "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$") },
     rules: { type: "array", maxItems: 16, items: routeRule },
   }),
+);
+
+// --- DestinationRule (Istio) ---------------------------------------------------------------------------------------
+
+/**
+ * The one Istio object modelfleet emits (`gateway.provider: istio`): TLS without verification to an endpoint picker,
+ * exactly the shape GAIE's Istio conformance setup applies (`conformance/scripts/istio/Makefile` @v1.5.0,
+ * `TLS_DESTINATION_RULES`). Only those fields: `host`, and `trafficPolicy.tls` with a ClientTLSSettings `mode` and
+ * `insecureSkipVerify` (added in Istio 1.14, istio/api#2040; the v1 API is served from Istio 1.22).
+ */
+export const destinationRuleSchema: SchemaObject = envelope(
+  "networking.istio.io/v1",
+  "DestinationRule",
+  closed(
+    {
+      host: str(1, 253, DNS_SUBDOMAIN),
+      trafficPolicy: closed({ tls: closed({ mode: { enum: ["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"] }, insecureSkipVerify: { type: "boolean" } }, ["mode"]) }),
+    },
+    ["host"],
+  ),
 );

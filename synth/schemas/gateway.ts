@@ -25,7 +25,7 @@
  * that file is stale), so validating loads the generated functions and ajv's runtime helpers, not the ajv compiler.
  */
 import type { ErrorObject, ValidateFunction } from "ajv";
-import { validateHTTPRoute, validateInferencePool } from "./gateway-validators.generated.js";
+import { validateDestinationRule, validateHTTPRoute, validateInferencePool } from "./gateway-validators.generated.js";
 
 /** One problem, shaped like ajv's (and kubernetes-models') errors: a JSON pointer and a message. */
 export interface GatewaySchemaProblem {
@@ -236,6 +236,7 @@ function explain(error: ErrorObject): GatewaySchemaProblem {
 const VALIDATORS = {
   InferencePool: validateInferencePool as unknown as ValidateFunction,
   HTTPRoute: validateHTTPRoute as unknown as ValidateFunction,
+  DestinationRule: validateDestinationRule as unknown as ValidateFunction,
 } as const;
 
 function run(kind: keyof typeof VALIDATORS, rules: (obj: Record<string, unknown>) => GatewaySchemaProblem[], data: unknown): void {
@@ -270,5 +271,17 @@ export class HTTPRoute {
   /** @throws GatewaySchemaError listing every problem. */
   validate(): void {
     run("HTTPRoute", httpRouteRules, this.#data);
+  }
+}
+
+/** Istio's `networking.istio.io/v1` DestinationRule, as modelfleet emits it for an endpoint picker (no CEL rules). */
+export class DestinationRule {
+  readonly #data: unknown;
+  constructor(data: unknown) {
+    this.#data = data;
+  }
+  /** @throws GatewaySchemaError listing every problem. */
+  validate(): void {
+    run("DestinationRule", () => [], this.#data);
   }
 }

@@ -182,6 +182,50 @@ describe("endpoint picker per pool", () => {
   });
 });
 
+describe("gateway.provider: istio", () => {
+  it("adds a DestinationRule per deployed picker: TLS to its self-signed certificate, as GAIE's Istio conformance setup", () => {
+    const config = stack({ gateway: { inferencePool: true, provider: "istio" } });
+    const objects = endpointPickerObjects(model(config, "qwen3"), config);
+    const rule = find(objects, "DestinationRule");
+    expect(rule).toEqual({
+      apiVersion: "networking.istio.io/v1",
+      kind: "DestinationRule",
+      metadata: expect.objectContaining({ name: "qwen3-staging-epp", namespace: "llm-staging" }),
+      spec: { host: "qwen3-staging-epp.llm-staging.svc.cluster.local", trafficPolicy: { tls: { mode: "SIMPLE", insecureSkipVerify: true } } },
+    });
+    expect(rule.spec.host.split(".")[0]).toBe(find(objects, "Service").metadata.name);
+    expect(validateObjects(objects)).toEqual([]);
+    // None without the provider, and none for your own picker
+    expect(endpointPickerObjects(model(stack(), "qwen3"), stack()).map((o) => o.kind)).not.toContain("DestinationRule");
+    const own = stack({ gateway: { inferencePool: true, provider: "istio", endpointPicker: { name: "shared-epp" } } });
+    expect(gatewayObjects(model(own, "qwen3"), own).map((o) => o.kind)).toEqual(["InferencePool"]);
+  });
+
+  it("the DestinationRule validator refuses what Istio's API does not define", () => {
+    const config = stack({ gateway: { inferencePool: true, provider: "istio" } });
+    const rule = find(endpointPickerObjects(model(config, "qwen3"), config), "DestinationRule");
+    const broken = structuredClone(rule);
+    broken.spec.trafficPolicy.tls.mode = "STRICT";
+    broken.spec.trafficPolicy.tls.insecureSkipVerification = true;
+    delete broken.spec.host;
+    const messages = validateObjects([broken as K8sObject]).map((p) => p.message);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('"STRICT" is not one of "DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"'),
+        expect.stringContaining('has unknown field "insecureSkipVerification"'),
+        expect.stringContaining("host"),
+      ]),
+    );
+  });
+
+  it("is refused without pools, and any other provider is refused naming the allowed one", () => {
+    expect(problemsOf(stackValues("staging", { gateway: { inferencePool: false, provider: "istio" } })).map((p) => p.path)).toEqual(["gateway.inferencePool"]);
+    const [other] = problemsOf(stackValues("staging", { gateway: { inferencePool: true, provider: "envoy" } }));
+    expect(other!.path).toBe("gateway.provider");
+    expect(other!.message).toContain("istio");
+  });
+});
+
 describe("endpoint picker settings", () => {
   it("refuses a picker release other than v1.5.x, one with no tag, and a tag-only pin in production", () => {
     const withImage = (endpointPicker: string, env: Env = "staging") => {
