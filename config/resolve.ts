@@ -81,9 +81,14 @@ export function resolveContext(raw: RawStackConfig, stack: string, images: Stack
             ...(raw.gateway.gatewayName ? { gatewayName: raw.gateway.gatewayName } : {}),
             gatewayNamespace: raw.gateway.gatewayNamespace ?? raw.namespace,
             ...(raw.gateway.provider ? { provider: raw.gateway.provider } : {}),
-            endpointPicker: raw.gateway.endpointPicker?.name
-              ? { deploy: false, name: raw.gateway.endpointPicker.name, port: raw.gateway.endpointPicker.port ?? DEFAULT_ENDPOINT_PICKER_PORT }
-              : { deploy: true, cpu: raw.gateway.endpointPicker?.cpu ?? DEFAULT_ENDPOINT_PICKER_CPU, memoryGiB: raw.gateway.endpointPicker?.memoryGiB ?? DEFAULT_ENDPOINT_PICKER_MEMORY_GIB },
+            endpointPicker:
+              raw.gateway.endpointPicker?.name !== undefined || raw.gateway.endpointPicker?.deploy === false
+                ? {
+                    deploy: false,
+                    ...(raw.gateway.endpointPicker.name !== undefined ? { name: raw.gateway.endpointPicker.name } : {}),
+                    port: raw.gateway.endpointPicker.port ?? DEFAULT_ENDPOINT_PICKER_PORT,
+                  }
+                : { deploy: true, cpu: raw.gateway.endpointPicker?.cpu ?? DEFAULT_ENDPOINT_PICKER_CPU, memoryGiB: raw.gateway.endpointPicker?.memoryGiB ?? DEFAULT_ENDPOINT_PICKER_MEMORY_GIB },
           },
         }
       : {}),

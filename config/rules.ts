@@ -19,13 +19,14 @@ const ENDPOINT_PICKER_TAG = /^v1\.5\.[0-9]+$/;
 
 /** Whether the stack deploys an endpoint picker per pool (pools on, and no picker of the user's named). */
 function picksEndpoints(raw: RawStackConfig): boolean {
-  return raw.gateway?.inferencePool === true && raw.gateway.endpointPicker?.name === undefined;
+  return raw.gateway?.inferencePool === true && raw.gateway.endpointPicker?.name === undefined && raw.gateway.endpointPicker?.deploy !== false;
 }
 
 /** Image pins: parseable, and digest-pinned wherever the environment requires it. */
 export function checkImages(raw: RawStackConfig): { problems: ConfigProblem[]; images?: StackImages } {
   const problems: ConfigProblem[] = [];
   // An air-gapped site can only load what was copied by digest.
+  // The picker's image only when a picker is deployed: otherwise it is never run nor bundled.
   const requirePins = PROFILES[raw.environment].requirePins || raw.offline !== undefined;
   const images: Partial<Record<keyof StackImages, ImageRef>> = {};
   for (const key of ["vllm", "llamacpp", "postgres", "node", "endpointPicker"] as const) {
@@ -34,7 +35,7 @@ export function checkImages(raw: RawStackConfig): { problems: ConfigProblem[]; i
     const path = `images.${key}`;
     if ("error" in parsed) {
       problems.push(problem(path, `not an image reference${holdsCredential(reference) ? "" : `: ${parsed.error}`}; write repo:tag@sha256:<64 hex>`, reference));
-    } else if (!parsed.digest && requirePins) {
+    } else if (!parsed.digest && requirePins && (key !== "endpointPicker" || picksEndpoints(raw))) {
       problems.push(
         problem(
           path,
@@ -226,7 +227,9 @@ export function checkModels(raw: RawStackConfig, resolved: readonly ResolvedMode
   const out: ConfigProblem[] = [];
   const env = raw.environment;
   const requirePins = PROFILES[env].requirePins;
-  const maxNameLength = 63 - env.length - 1;
+  // The Service `<name>-<env>`, and with pickers deployed also `<name>-<env>-epp`, must fit in 63 characters.
+  const pickerSuffix = picksEndpoints(raw) ? "-epp" : "";
+  const maxNameLength = 63 - env.length - 1 - pickerSuffix.length;
   const seen = new Map<string, number>();
   raw.models.forEach((m, i) => {
     const path = `models[${i}]`;
@@ -235,7 +238,7 @@ export function checkModels(raw: RawStackConfig, resolved: readonly ResolvedMode
     if (!DNS1035.test(m.name)) {
       out.push(problem(`${path}.name`, "must be a DNS-1035 label: lower-case letters, digits and '-', starting with a letter, ending with a letter or digit", m.name));
     } else if (m.name.length > maxNameLength) {
-      out.push(problem(`${path}.name`, `too long: the Service name "${m.name}-${env}" must fit in 63 characters, so at most ${maxNameLength} here`, m.name));
+      out.push(problem(`${path}.name`, `too long: the Service name "${m.name}-${env}${pickerSuffix}" must fit in 63 characters, so at most ${maxNameLength} here`, m.name));
     }
     const first = seen.get(m.name);
     if (first !== undefined) out.push(problem(`${path}.name`, `duplicate of models[${first}].name; model names must be unique in a stack`, m.name));
@@ -327,12 +330,16 @@ export function checkModelStore(raw: RawStackConfig): ConfigProblem[] {
     out.push(problem("gateway.inferencePool", "false, but gateway settings are given; set inferencePool: true or remove the gateway block", false));
   }
   const picker = raw.gateway?.endpointPicker;
-  if (picker?.name !== undefined) {
+  const own = picker?.name !== undefined ? `endpointPicker.name (${picker.name})` : picker?.deploy === false ? "endpointPicker.deploy: false" : undefined;
+  if (picker?.name !== undefined && picker.deploy === true) {
+    out.push(problem("gateway.endpointPicker.deploy", `true, but endpointPicker.name (${picker.name}) names your own picker; remove name to have one deployed per pool, or remove deploy`, true));
+  }
+  if (own !== undefined) {
     for (const key of ["cpu", "memoryGiB"] as const) {
-      if (picker[key] !== undefined) out.push(problem(`gateway.endpointPicker.${key}`, `sizes the picker modelfleet deploys, but endpointPicker.name (${picker.name}) says you run your own; remove ${key}, or remove name to have one deployed per pool`, picker[key]));
+      if (picker?.[key] !== undefined) out.push(problem(`gateway.endpointPicker.${key}`, `sizes the picker modelfleet deploys, but ${own} says you run your own; remove ${key}, or let modelfleet deploy one per pool`, picker[key]));
     }
   } else if (picker?.port !== undefined) {
-    out.push(problem("gateway.endpointPicker.port", "is the port of your own picker Service, but endpointPicker.name is not set; a deployed picker listens on 9002. Set name, or remove port", picker.port));
+    out.push(problem("gateway.endpointPicker.port", "is the port of your own picker Service, but modelfleet deploys the pickers (they listen on 9002); set name or deploy: false, or remove port", picker.port));
   }
   return out;
 }

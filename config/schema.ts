@@ -318,14 +318,19 @@ export const stackConfigSchema = z.strictObject({
        */
       endpointPicker: z
         .strictObject({
-          /** Your picker's Service; then modelfleet deploys none. @default none (a picker per pool is deployed) */
+          /**
+           * Whether modelfleet deploys a picker per pool. `false` keeps the pools naming `<serviceName>-epp` (e.g. one
+           * chart release per model, installed by you). @default true, unless `name` is set
+           */
+          deploy: z.boolean().optional(),
+          /** Your picker's Service, which every pool names; then modelfleet deploys none. @default none */
           name: dns1123Label.optional(),
           /** Your picker's ext-proc port. @default 9002 */
           port: z.int().min(1).max(65535).optional(),
           /** CPU cores each deployed picker requests. @default 4 */
-          cpu: z.number().positive().max(64).optional(),
+          cpu: z.number().min(0.001, "at least 0.001 (1m)").max(64).optional(),
           /** Memory each deployed picker requests, GiB; its limit is twice that. @default 8 */
-          memoryGiB: z.number().positive().max(256).optional(),
+          memoryGiB: z.number().min(1 / 1024, "at least 1/1024 GiB (1Mi)").max(256).optional(),
         })
         .optional(),
     })

@@ -162,7 +162,7 @@ export interface StackContext {
     /** A picker deployed per pool with these requests, or the user's own picker Service that every pool names. */
     readonly endpointPicker:
       | { readonly deploy: true; readonly cpu: number; readonly memoryGiB: number }
-      | { readonly deploy: false; readonly name: string; readonly port: number };
+      | { readonly deploy: false; readonly name?: string; readonly port: number };
   };
   /** Explicit CORS origins; never `*`. Empty means no cross-origin browser access. */
   readonly allowedOrigins: readonly string[];

@@ -83,7 +83,8 @@ export function registerModel<M extends ResolvedModel>(
   const jobResources: pulumi.CustomResource[] = [];
   for (const job of jobs) {
     const draft = job.metadata.name.includes("-fetch-draft-");
-    // The Job waits for its ServiceAccount and script, not for the claim: Pulumi's claim await can wait for Bound, and
+    // The Job waits for its ServiceAccount (its script ConfigMap is the stack's, which every model waits for), not for
+    // the claim: Pulumi's claim await can wait for Bound, and
     // a WaitForFirstConsumer claim is bound only once this Job's pod uses it.
     const done = registerObjects([job], {
       ...base,

@@ -182,7 +182,7 @@ export function endpointPickerObjects(model: ResolvedModel, ctx: StackContext): 
           // It is a Kubernetes client: it watches its pool and the pool's pods.
           automountServiceAccountToken: true,
           // As long as the longest grace period in the pool (the chart's advice): streams it routed may still run.
-          terminationGracePeriodSeconds: engineDrain(model, ctx).terminationGracePeriodSeconds,
+          terminationGracePeriodSeconds: engineDrain(model, ctx, contractForBuild(model.engine, ctx.pins[model.engine])).terminationGracePeriodSeconds,
           securityContext: podSecurityJson(PICKER_UID),
           containers: [
             {

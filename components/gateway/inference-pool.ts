@@ -73,7 +73,8 @@ export function registryInferencePool(model: Pick<ResolvedModel, "serviceName">,
 /** The endpoint picker the model's pool names: the stack's `gateway.endpointPicker`, else `<serviceName>-epp` on 9002. */
 export function endpointPickerFor(model: Pick<ResolvedModel, "serviceName">, ctx: Pick<StackContext, "gateway">): { name: string; port: number } {
   const configured = ctx.gateway?.endpointPicker;
-  return configured && !configured.deploy ? { name: configured.name, port: configured.port } : { name: pickerName(model), port: PICKER_GRPC_PORT };
+  if (configured && !configured.deploy) return { name: configured.name ?? pickerName(model), port: configured.port };
+  return { name: pickerName(model), port: PICKER_GRPC_PORT };
 }
 
 /**

@@ -71,6 +71,16 @@ describe("pins resolve writes the stack file safely", () => {
     expect(readFileSync(file, "utf8")).toBe(before.replace(`vllm: ${images.vllm.repository}:${images.vllm.tag}\r\n`, `vllm: ${images.vllm.pinned}\r\n`));
   });
 
+  it("pins the download Job's node image too, when the stack file names it by tag", async () => {
+    const file = join(folder(), "Pulumi.site.yaml");
+    const before = stackYaml(images, "registry.local:5000").replace(`node: ${images.node.pinned}\n`, `node: ${images.node.repository}:${images.node.tag}\n`);
+    expect(before).toContain(`node: ${images.node.repository}:${images.node.tag}\n`);
+    writeFileSync(file, before);
+    const changes = await resolvePins(file, { insecure: true, write: true });
+    expect(changes).toEqual([{ name: "node", from: `${images.node.repository}:${images.node.tag}`, to: images.node.pinned }]);
+    expect(readFileSync(file, "utf8")).toBe(before.replace(`node: ${images.node.repository}:${images.node.tag}\n`, `node: ${images.node.pinned}\n`));
+  });
+
   it("waits for a writer holding the lock and pins the text that writer left, losing neither change", async () => {
     const file = join(folder(), "Pulumi.site.yaml");
     writeFileSync(file, unpinned());

@@ -108,6 +108,12 @@ describe("endpoint picker per pool", () => {
     const config = stack();
     const qwen = model(config, "qwen3");
     const objects = endpointPickerObjects(qwen, config);
+    // The engine's grace period also offline, where images are mirrored and tagless (the contract comes from the pin)
+    const offline = stack({ ...POOLS, offline: { registry: "registry.site.local:5000" }, models: [vllmModel({ source: { pvc: "models", path: "qwen3" } })] });
+    const offlineQwen = model(offline, "qwen3");
+    expect(find(endpointPickerObjects(offlineQwen, offline), "Deployment").spec.template.spec.terminationGracePeriodSeconds).toBe(
+      find(buildModelObjects(offlineQwen, offline), "Deployment").spec.template.spec.terminationGracePeriodSeconds,
+    );
     expect(find(objects, "Role").rules).toEqual([
       { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
       { apiGroups: ["inference.networking.k8s.io"], resources: ["inferencepools"], verbs: ["get", "list", "watch"] },
@@ -243,12 +249,43 @@ describe("endpoint picker settings", () => {
     expect(problemsOf({ ...own, images: { ...(own["images"] as object), endpointPicker: `example.com/epp:v9@${DIGEST}` } })).toEqual([]);
   });
 
+  it("deploy: false keeps every pool naming its own <serviceName>-epp and deploys none (one chart release per model)", () => {
+    const config = stack({ gateway: { inferencePool: true, endpointPicker: { deploy: false } } });
+    expect(config.gateway?.endpointPicker).toEqual({ deploy: false, port: 9002 });
+    for (const name of ["qwen3", "gguf"]) {
+      const objects = gatewayObjects(model(config, name), config);
+      expect(objects.map((o) => o.kind)).toEqual(["InferencePool"]);
+      expect((objects[0] as Json).spec.endpointPickerRef).toMatchObject({ name: `${name}-staging-epp`, port: { number: 9002 } });
+    }
+    // No picker image is needed then: any release, or none pinned by digest, is yours
+    const values = stackValues("production", { gateway: { inferencePool: true, endpointPicker: { deploy: false } }, models: [vllmModel({ replicas: 2 })] });
+    expect(problemsOf({ ...values, images: { ...(values["images"] as object), endpointPicker: "example.com/epp:v9" } }).filter((p) => p.path.startsWith("images."))).toEqual([]);
+    const [both] = problemsOf(stackValues("staging", { gateway: { inferencePool: true, endpointPicker: { deploy: true, name: "shared-epp" } } }));
+    expect(both).toMatchObject({ path: "gateway.endpointPicker.deploy" });
+  });
+
+  it("counts the -epp suffix in the longest model name a stack with pickers allows", () => {
+    const name = (length: number) => `m${"x".repeat(length - 1)}`;
+    const longest = 63 - "staging".length - 1 - "-epp".length;
+    const [tooLong] = problemsOf(stackValues("staging", { ...POOLS, models: [vllmModel({ name: name(longest + 1) })] }));
+    expect(tooLong).toMatchObject({ path: "models[0].name" });
+    expect(tooLong!.message).toContain(`"${name(longest + 1)}-staging-epp" must fit in 63 characters, so at most ${longest} here`);
+    expect(problemsOf(stackValues("staging", { ...POOLS, models: [vllmModel({ name: name(longest) })] }))).toEqual([]);
+    const config = stack({ ...POOLS, models: [vllmModel({ name: name(longest) })] });
+    expect(find(endpointPickerObjects(config.models[0]!, config), "Service").metadata.name).toHaveLength(63);
+    // Without pickers the Service alone counts
+    expect(problemsOf(stackValues("staging", { models: [vllmModel({ name: name(longest + 4) })] }))).toEqual([]);
+  });
+
   it("refuses sizes next to your own picker's name, and a port without one", () => {
     const problems = problemsOf(stackValues("staging", { gateway: { inferencePool: true, endpointPicker: { name: "shared-epp", cpu: 1, memoryGiB: 2 } } }));
     expect(problems.map((p) => p.path)).toEqual(["gateway.endpointPicker.cpu", "gateway.endpointPicker.memoryGiB"]);
     expect(problems[0]!.message).toContain("endpointPicker.name (shared-epp) says you run your own");
     const [port] = problemsOf(stackValues("staging", { gateway: { inferencePool: true, endpointPicker: { port: 9100 } } }));
     expect(port).toMatchObject({ path: "gateway.endpointPicker.port", received: "9100" });
+    const [tiny] = problemsOf(stackValues("staging", { gateway: { inferencePool: true, endpointPicker: { cpu: 0.0001 } } }));
+    expect(tiny).toMatchObject({ path: "gateway.endpointPicker.cpu" });
+    expect(tiny!.message).toContain("at least 0.001");
   });
 
   it("no picker objects without pools", () => {
