@@ -6,19 +6,37 @@
  */
 
 /** Pushed when a walk enters a map or list, popped once everything under it has been walked. */
-export interface Leave {
+interface Leave {
   readonly leave: object;
 }
 
-export function isLeave(entry: object): entry is Leave {
+function isLeave(entry: object): entry is Leave {
   return "leave" in entry;
 }
 
 /** Whether the walk goes into `value`; entering a map or list opens it until its `Leave` is popped. */
-export function enter<T>(value: unknown, open: Set<object>, stack: (T | Leave)[]): boolean {
+function enter<T>(value: unknown, open: Set<object>, stack: (T | Leave)[]): boolean {
   if (value === null || typeof value !== "object") return true;
   if (open.has(value)) return false;
   open.add(value);
   stack.push({ leave: value });
   return true;
+}
+
+/**
+ * Walks depth-first from `root` with an explicit stack, not recursion, so a document nested 20,000 deep is judged, not
+ * a stack overflow. `visit` sees each step once per place it appears and pushes the children to walk (last first, so
+ * they are visited in order); a map or list already open on the path from the root is not entered again.
+ */
+export function walkOnce<T extends { readonly value: unknown }>(root: T, visit: (step: T, push: (child: T) => void) => void): void {
+  const open = new Set<object>();
+  const stack: (T | Leave)[] = [root];
+  const push = (child: T): void => void stack.push(child);
+  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+    if (isLeave(entry)) {
+      open.delete(entry.leave);
+      continue;
+    }
+    if (enter(entry.value, open, stack)) visit(entry, push);
+  }
 }

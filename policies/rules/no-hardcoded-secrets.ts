@@ -1,5 +1,5 @@
 import type { K8sObject } from "../../components/shared/k8s-object.js";
-import { enter, isLeave, type Leave } from "../cycle-guard.js";
+import { walkOnce } from "../cycle-guard.js";
 import { isCredentialLike, shown, shownPath } from "../display.js";
 import { embeddedSettings } from "../embedded-config.js";
 import { formatPath, type PathSegment } from "../field-path.js";
@@ -163,20 +163,12 @@ class SecretScan {
 
   /**
    * Every other string: credential-shaped values anywhere, random-looking values under secret-looking keys. Walked
-   * with an explicit stack, not recursion, so an object nested 20,000 deep is judged, not a stack overflow; a node's
-   * path is built only when it is reported. A map or list that contains itself (YAML `&a [*a]`) is walked once.
+   * by `walkOnce` (no recursion, and a map or list that contains itself is entered once); a node's path is built
+   * only when it is reported.
    */
   private generic(root: unknown, rootPath: readonly PathSegment[]): void {
-    const open = new Set<object>();
-    const stack: (Step | Leave)[] = [{ value: root, key: undefined, parent: undefined, depth: 0 }];
-    for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
-      if (isLeave(entry)) {
-        open.delete(entry.leave);
-        continue;
-      }
-      const step = entry;
+    walkOnce<Step>({ value: root, key: undefined, parent: undefined, depth: 0 }, (step, push) => {
       const { value, key } = step;
-      if (!enter(value, open, stack)) continue;
       if (typeof value === "string") {
         const kind = secretValueKind(value);
         if (kind) {
@@ -186,36 +178,28 @@ class SecretScan {
           this.add(pathOf(step, rootPath), `${shown(key)} holds a random-looking literal (${redacted(value)}) under a secret-looking key. ${SECRET_FIX}`);
         }
       } else if (Array.isArray(value)) {
-        for (let index = value.length - 1; index >= 0; index--) stack.push({ value: value[index], key: index, parent: step, depth: step.depth + 1 });
+        for (let index = value.length - 1; index >= 0; index--) push({ value: value[index], key: index, parent: step, depth: step.depth + 1 });
       } else if (isRecord(value)) {
         const entries = Object.entries(value);
         const skipManagedFields = step.depth === 1 && rootPath.length === 0 && key === "metadata";
         for (let i = entries.length - 1; i >= 0; i--) {
           const [childKey, child] = entries[i]!;
           if (skipManagedFields && childKey === "managedFields") continue;
-          stack.push({ value: child, key: childKey, parent: step, depth: step.depth + 1 });
+          push({ value: child, key: childKey, parent: step, depth: step.depth + 1 });
         }
       }
-    }
+    });
   }
 
   /**
-   * Stack config and plain YAML documents (Helm values): secret-looking keys must hold `secure:` values. Walked with
-   * an explicit stack, like `generic`, and like it never into a map or list it is already inside.
+   * Stack config and plain YAML documents (Helm values): secret-looking keys must hold `secure:` values. Walked like
+   * `generic`.
    */
   private tree(root: unknown, rootPath: readonly PathSegment[]): void {
-    const open = new Set<object>();
-    const stack: (Step | Leave)[] = [{ value: root, key: undefined, parent: undefined, depth: 0 }];
-    for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
-      if (isLeave(entry)) {
-        open.delete(entry.leave);
-        continue;
-      }
-      const step = entry;
+    walkOnce<Step>({ value: root, key: undefined, parent: undefined, depth: 0 }, (step, push) => {
       const { value } = step;
-      if (!enter(value, open, stack)) continue;
       if (isRecord(value)) {
-        if (typeof value["secure"] === "string" && Object.keys(value).length === 1) continue; // a Pulumi secret
+        if (typeof value["secure"] === "string" && Object.keys(value).length === 1) return; // a Pulumi secret
         const children: Step[] = [];
         for (const [key, child] of Object.entries(value)) {
           const childStep: Step = { value: child, key, parent: step, depth: step.depth + 1 };
@@ -226,9 +210,9 @@ class SecretScan {
             children.push(childStep);
           }
         }
-        for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+        for (let i = children.length - 1; i >= 0; i--) push(children[i]!);
       } else if (Array.isArray(value)) {
-        for (let index = value.length - 1; index >= 0; index--) stack.push({ value: value[index], key: index, parent: step, depth: step.depth + 1 });
+        for (let index = value.length - 1; index >= 0; index--) push({ value: value[index], key: index, parent: step, depth: step.depth + 1 });
       } else if (typeof value === "string") {
         const kind = secretValueKind(value);
         if (kind) {
@@ -236,7 +220,7 @@ class SecretScan {
           this.add(path, `${shownPath(path)} holds ${kind} (${redacted(value)}). ${this.documentFix(path)}`);
         }
       }
-    }
+    });
   }
 
   private plaintextMessage(path: readonly PathSegment[], value: string | number): string {

@@ -1,5 +1,5 @@
 import type { K8sObject } from "../../components/shared/k8s-object.js";
-import { enter, isLeave, type Leave } from "../cycle-guard.js";
+import { walkOnce } from "../cycle-guard.js";
 import { isPseudoDocument } from "../documents.js";
 import { safeObjectRef, shown, shownPath } from "../display.js";
 import { embeddedSettings } from "../embedded-config.js";
@@ -186,9 +186,8 @@ function configMap(object: K8sObject, add: Add): void {
 }
 
 /**
- * CORS settings anywhere in a plain YAML document or stack file. Walked with an explicit stack, not recursion, so a
- * document nested 20,000 deep is judged, not a stack overflow; a node's path is built only when it is reported. A map
- * or list that contains itself (YAML `&a [*a]`) is walked once.
+ * CORS settings anywhere in a plain YAML document or stack file, walked by `walkOnce` (no recursion, and a map or
+ * list that contains itself is entered once); a node's path is built only when it is reported.
  */
 function documentTree(root: unknown, rootPath: readonly PathSegment[], rootInCors: boolean, add: Add): void {
   interface Step {
@@ -202,36 +201,27 @@ function documentTree(root: unknown, rootPath: readonly PathSegment[], rootInCor
     for (let s: Step | undefined = step; s?.key !== undefined; s = s.parent) keys.push(s.key);
     return [...rootPath, ...keys.reverse()];
   };
-  const open = new Set<object>();
-  const stack: (Step | Leave)[] = [{ value: root, key: undefined, parent: undefined, inCors: rootInCors }];
-  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
-    if (isLeave(entry)) {
-      open.delete(entry.leave);
-      continue;
-    }
-    const step = entry;
+  walkOnce<Step>({ value: root, key: undefined, parent: undefined, inCors: rootInCors }, (step, push) => {
     const { value, key, inCors } = step;
-    if (!enter(value, open, stack)) continue;
     const corsKey = typeof key === "string" && (isCorsName(key) || (inCors && key.toLowerCase().includes("origin")));
     if (Array.isArray(value)) {
       for (let index = value.length - 1; index >= 0; index--) {
         const item: unknown = value[index];
-        const child: Step = { value: item, key: index, parent: step, inCors };
         if (corsKey && item === "*") {
           const path = pathOf(step);
           add([...path, index], `${shownPath(path)} contains "*", which allows every origin. Fix: ${ORIGINS_FIX}.`);
         } else {
-          stack.push(child);
+          push({ value: item, key: index, parent: step, inCors });
         }
       }
     } else if (isRecord(value)) {
       const entries = Object.entries(value);
-      for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i]![1], key: entries[i]![0], parent: step, inCors: inCors || corsKey });
+      for (let i = entries.length - 1; i >= 0; i--) push({ value: entries[i]![1], key: entries[i]![0], parent: step, inCors: inCors || corsKey });
     } else if (typeof value === "string" && corsKey && hasWildcardOrigin(value)) {
       const path = pathOf(step);
       add(path, `${shownPath(path)} is ${shown(value)}, which allows every origin. Fix: ${ORIGINS_FIX}.`);
     }
-  }
+  });
 }
 
 /** The origins of a setting for a message: each through `shown`, at most 10. */

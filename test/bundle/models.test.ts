@@ -13,7 +13,7 @@ import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createBundle } from "../../bundle/create.js";
 import { loadBundle, planLoad } from "../../bundle/load.js";
-import { packModel, pushModel } from "../../bundle/model-artifact.js";
+import { pushModelFolder } from "../helpers/oci-stand-ins.js";
 import { verifyBundle } from "../../bundle/verify.js";
 import { modelDir } from "../../models/layout.js";
 import { MANIFEST_FILE, readManifest, verifyAgainstManifest } from "../../models/manifest.js";
@@ -71,9 +71,7 @@ config:
 async function publish(f: BundleFixture, model: { repo: string; revision: string }, name: string, weights: Buffer): Promise<{ pinned: string; digest: string }> {
   const root = fresh("pack-src");
   const dir = writeStoreFolder(root, model.repo, model.revision, { "config.json": `{"name":"${name}"}\n`, "tokenizer.json": TOKENIZER, "model.safetensors": weights });
-  const layout = fresh("pack-layout");
-  const packed = await packModel(dir, layout, { tag: name });
-  return pushModel(layout, packed.tag, `${f.source.host}/models/${name}:v1`, { insecure: true });
+  return pushModelFolder(dir, fresh("pack-layout"), `${f.source.host}/models/${name}:v1`, { tag: name });
 }
 
 function setUp(): World {

@@ -3,30 +3,21 @@
  * images built with umoci and pushed to the source, a stack file pinning them (an offline stack rendering the site
  * registry) and a models folder.
  */
-import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
+import { writeModelFolder } from "../helpers/model-folder.js";
 import { pushTestImages, type TestImage, type TestImageName } from "../helpers/oci-images.js";
 import { startRegistry, type OciRegistry } from "../helpers/oci-registry.js";
 import { modelDir } from "../../models/layout.js";
-import { MANIFEST_FILE, MANIFEST_SCHEMA, serializeManifest } from "../../models/manifest.js";
 
 /**
  * Writes a model store folder `<root>/<owner>--<name>/<revision>/` as the download Job leaves it: the files and a
  * `modelfleet-manifest.json` listing each with its size and sha256. Returns the folder.
  */
 export function writeStoreFolder(root: string, repo: string, revision: string, files: Readonly<Record<string, Buffer | string>>): string {
-  const dir = modelDir(root, repo, revision);
-  const listed = Object.entries(files).map(([path, content]) => {
-    const bytes = Buffer.from(content);
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), bytes);
-    return { path, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
-  });
-  writeFileSync(join(dir, MANIFEST_FILE), serializeManifest({ schema: MANIFEST_SCHEMA, repo, revision, files: listed }));
-  return dir;
+  return writeModelFolder(modelDir(root, repo, revision), files, { repo, revision });
 }
 
 export interface BundleFixture {

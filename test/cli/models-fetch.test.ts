@@ -2,21 +2,21 @@
  * `modelfleet models fetch`: a stack's oci-pinned model fetched with the download Job's own script from a real
  * loopback docker-registry, into the one layout `bundle create --models-dir` reads; a re-run is verified and left.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { packModel, pushModel } from "../../bundle/model-artifact.js";
 import { modelDir } from "../../models/layout.js";
-import { MANIFEST_FILE, MANIFEST_SCHEMA, serializeManifest } from "../../models/manifest.js";
+import { MANIFEST_FILE } from "../../models/manifest.js";
+import { writeModelFolder } from "../helpers/model-folder.js";
+import { pushModelFolder } from "../helpers/oci-stand-ins.js";
 import { startRegistry, type OciRegistry } from "../helpers/oci-registry.js";
 import { DIGEST, SHA } from "../helpers/stack-values.js";
 import { modelfleet } from "./support.js";
 
 const REPO = "Qwen/Qwen3-0.6B";
 const FILES: Record<string, Buffer> = { "model.safetensors": randomBytes(256 * 1024), "config.json": Buffer.from('{"architectures":["Qwen3ForCausalLM"]}\n') };
-const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 let registry: OciRegistry;
 let work: string;
@@ -25,13 +25,8 @@ let pinned: string;
 beforeAll(async () => {
   registry = await startRegistry();
   work = mkdtempSync(join(tmpdir(), "modelfleet-models-fetch-"));
-  const folder = join(work, "source");
-  mkdirSync(folder);
-  for (const [path, bytes] of Object.entries(FILES)) writeFileSync(join(folder, path), bytes);
-  const files = Object.entries(FILES).map(([path, bytes]) => ({ path, bytes: bytes.length, sha256: sha256(bytes) }));
-  writeFileSync(join(folder, MANIFEST_FILE), serializeManifest({ schema: MANIFEST_SCHEMA, repo: REPO, revision: SHA, files }));
-  const packed = await packModel(folder, join(work, "oci"));
-  ({ pinned } = await pushModel(join(work, "oci"), packed.tag, `${registry.host}/models/qwen3:${SHA.slice(0, 7)}`, { insecure: true }));
+  const folder = writeModelFolder(join(work, "source"), FILES, { repo: REPO, revision: SHA });
+  ({ pinned } = await pushModelFolder(folder, join(work, "oci"), `${registry.host}/models/qwen3:${SHA.slice(0, 7)}`));
   writeFileSync(
     join(work, "Pulumi.staging.yaml"),
     [

@@ -10,31 +10,18 @@ import { buildModelObjects } from "../../components/engines/model-objects.js";
 import type { K8sObject } from "../../components/shared/k8s-object.js";
 import { quotaObjects } from "../../components/stack/quota.js";
 import { contractForBuild } from "../../config/engines/index.js";
-import { parseStackConfig } from "../../config/load.js";
-import type { ResolvedModel, StackConfig } from "../../config/types.js";
+import type { StackConfig } from "../../config/types.js";
 import { validateObjects } from "../../synth/validate.js";
-import { DIGEST, llamaModel, problemsOf, stackValues, vllmModel } from "../helpers/stack-values.js";
+import { DIGEST, llamaModel, modelNamed, objectOfKind, parsedStack, problemsOf, stackValues, vllmModel } from "../helpers/stack-values.js";
 
 type Json = Record<string, any>;
 type Env = "development" | "staging" | "production";
 
 const POOLS = { gateway: { inferencePool: true } };
 
-function stack(overrides: Record<string, unknown> = POOLS, env: Env = "staging"): StackConfig {
-  return parseStackConfig(stackValues(env, overrides), `Pulumi.${env}.yaml`, env);
-}
-
-function model(config: StackConfig, name: string): ResolvedModel {
-  const found = config.models.find((m) => m.name === name);
-  if (!found) throw new Error(`no model ${name}`);
-  return found;
-}
-
-function find(objects: readonly K8sObject[], kind: string): Json {
-  const obj = objects.find((o) => o.kind === kind);
-  if (!obj) throw new Error(`no ${kind}`);
-  return obj as Json;
-}
+const stack = (overrides: Record<string, unknown> = POOLS, env: Env = "staging"): StackConfig => parsedStack(env, overrides);
+const model = modelNamed;
+const find = objectOfKind;
 
 const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 

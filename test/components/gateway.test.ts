@@ -7,29 +7,15 @@ import {
   registryInferencePool,
 } from "../../components/gateway/inference-pool.js";
 import { buildModelObjects } from "../../components/engines/model-objects.js";
-import type { K8sObject } from "../../components/shared/k8s-object.js";
-import { parseStackConfig } from "../../config/load.js";
-import type { ResolvedModel, StackConfig } from "../../config/types.js";
+import type { StackConfig } from "../../config/types.js";
 import { HTTPRoute, InferencePool } from "../../synth/schemas/gateway.js";
-import { llamaModel, stackValues, vllmModel } from "../helpers/stack-values.js";
+import { llamaModel, modelNamed, objectOfKind, parsedStack, vllmModel } from "../helpers/stack-values.js";
 
 type Json = Record<string, any>;
 
-function stack(overrides: Record<string, unknown> = {}, env: "development" | "staging" | "production" = "staging"): StackConfig {
-  return parseStackConfig(stackValues(env, overrides), `Pulumi.${env}.yaml`, env);
-}
-
-function model(config: StackConfig, name: string): ResolvedModel {
-  const found = config.models.find((m) => m.name === name);
-  if (!found) throw new Error(`no model ${name}`);
-  return found;
-}
-
-function find(objects: readonly K8sObject[], kind: string): Json {
-  const obj = objects.find((o) => o.kind === kind);
-  if (!obj) throw new Error(`no ${kind}`);
-  return obj as Json;
-}
+const stack = (overrides: Record<string, unknown> = {}, env: "development" | "staging" | "production" = "staging"): StackConfig => parsedStack(env, overrides);
+const model = modelNamed;
+const find = objectOfKind;
 
 const WITH_POOL = { gateway: { inferencePool: true } };
 const WITH_ROUTE = { gateway: { inferencePool: true, gatewayName: "inference-gateway", gatewayNamespace: "gateways" } };

@@ -5,6 +5,8 @@
 import type { Environment } from "../../config/environments.js";
 import { parseStackConfig } from "../../config/load.js";
 import { ConfigError, type ConfigProblem } from "../../config/problems.js";
+import type { ResolvedModel, StackConfig } from "../../config/types.js";
+import type { K8sObject } from "../../components/shared/k8s-object.js";
 
 export const DIGEST = `sha256:${"a".repeat(64)}`;
 export const SHA = "c1899de289a04d12100db370d81485cdf75e47ca";
@@ -65,4 +67,23 @@ export function problemsOf(values: Record<string, unknown>, file = "Pulumi.test.
     throw error;
   }
   return [];
+}
+
+/** `stackValues(env, overrides)` parsed as `Pulumi.<env>.yaml` (throws ConfigError when a rule refuses them). */
+export function parsedStack(env: Environment, overrides: Record<string, unknown> = {}): StackConfig {
+  return parseStackConfig(stackValues(env, overrides), `Pulumi.${env}.yaml`, env);
+}
+
+/** The stack's model named `name`; throws when there is none. */
+export function modelNamed(config: StackConfig, name: string): ResolvedModel {
+  const found = config.models.find((m) => m.name === name);
+  if (!found) throw new Error(`no model ${name}`);
+  return found;
+}
+
+/** The first object of `kind`, as loose JSON for assertions; throws when there is none. */
+export function objectOfKind(objects: readonly K8sObject[], kind: string): Record<string, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const obj = objects.find((o) => o.kind === kind);
+  if (!obj) throw new Error(`no ${kind}`);
+  return obj as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }

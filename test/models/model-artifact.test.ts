@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -17,7 +17,8 @@ import {
   unpackModel,
 } from "../../bundle/model-artifact.js";
 import { modelDir as storeFolder } from "../../models/layout.js";
-import { MANIFEST_FILE, MANIFEST_SCHEMA, serializeManifest } from "../../models/manifest.js";
+import { MANIFEST_FILE } from "../../models/manifest.js";
+import { writeModelFolder } from "../helpers/model-folder.js";
 import { startRegistry, type OciRegistry } from "../helpers/oci-registry.js";
 
 const REVISION = "c1899de289a04d12100db370d81485cdf75e47ca";
@@ -32,16 +33,9 @@ afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A model folder as the download Job leaves it: files plus modelfleet-manifest.json. */
+/** A model folder as the download Job leaves it (test/helpers/model-folder.ts), in a temp dir of this file. */
 function modelDir(files: Record<string, Buffer | string>, repo = "Qwen/Qwen3-0.6B", revision = REVISION): string {
-  const dir = temp("model");
-  for (const [path, bytes] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), bytes);
-  }
-  const entries = Object.entries(files).map(([path, bytes]) => ({ path, bytes: Buffer.byteLength(bytes), sha256: sha(bytes) }));
-  writeFileSync(join(dir, MANIFEST_FILE), serializeManifest({ schema: MANIFEST_SCHEMA, repo, revision, files: entries }));
-  return dir;
+  return writeModelFolder(temp("model"), files, { repo, revision });
 }
 
 const json = (path: string) => JSON.parse(readFileSync(path, "utf8"));
