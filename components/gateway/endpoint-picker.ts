@@ -133,6 +133,11 @@ function labels(model: ResolvedModel, ctx: StackContext): Record<string, string>
   return { ...stackLabels(ctx), "app.kubernetes.io/component": "endpoint-picker", "app.kubernetes.io/instance": pickerName(model), "app.kubernetes.io/name": model.name };
 }
 
+/** What selects the picker's Service (for its ServiceMonitor): its instance and component labels. */
+function selectorOf(labels: Record<string, string>): Record<string, string> {
+  return { "app.kubernetes.io/component": labels["app.kubernetes.io/component"]!, "app.kubernetes.io/instance": labels["app.kubernetes.io/instance"]! };
+}
+
 const inNamespace = (namespace: string) => ({ matchLabels: { "kubernetes.io/metadata.name": namespace } });
 
 /**
@@ -262,8 +267,19 @@ export function endpointPickerObjects(model: ResolvedModel, ctx: StackContext): 
   const istio = ctx.gateway?.provider === "istio"
     ? [{ apiVersion: "networking.istio.io/v1", kind: "DestinationRule", metadata: meta, spec: { host: `${name}.${ctx.namespace}.svc.cluster.local`, trafficPolicy: { tls: { mode: "SIMPLE", insecureSkipVerify: true } } } }]
     : [];
+  // Scraped like the engines where the environment runs the Prometheus operator (no auth: --metrics-endpoint-auth=false).
+  const monitor = ctx.monitoring.serviceMonitor
+    ? [
+        {
+          apiVersion: "monitoring.coreos.com/v1",
+          kind: "ServiceMonitor",
+          metadata: meta,
+          spec: { selector: { matchLabels: selectorOf(meta.labels) }, endpoints: [{ port: "http-metrics", path: "/metrics", interval: "30s" }] },
+        },
+      ]
+    : [];
   // The account itself mounts no token (as every modelfleet account); only the picker's pod asks for one.
-  return [serviceAccount(meta), role, binding, config, deployment, service, networkPolicy, ...istio] as K8sObject[];
+  return [serviceAccount(meta), role, binding, config, deployment, service, networkPolicy, ...monitor, ...istio] as K8sObject[];
 }
 
 /** What one deployed picker requests, for the namespace quota (components/stack/quota.ts). */

@@ -31,7 +31,7 @@ describe("endpoint picker per pool", () => {
     const qwen = model(config, "qwen3");
     const objects = endpointPickerObjects(qwen, config);
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(
-      ["ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Deployment", "Service", "NetworkPolicy"].map((k) => `${k}/qwen3-staging-epp`),
+      ["ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Deployment", "Service", "NetworkPolicy", "ServiceMonitor"].map((k) => `${k}/qwen3-staging-epp`),
     );
     expect(objects.every((o) => o.metadata.namespace === "llm-staging")).toBe(true);
     expect(validateObjects(gatewayObjects(qwen, config))).toEqual([]);
@@ -49,6 +49,23 @@ describe("endpoint picker per pool", () => {
     expect(service.spec.ports[0].appProtocol).toBeUndefined(); // ext-proc is TLS; h2c would say cleartext
     expect(deployment.spec.selector.matchLabels).toEqual(service.spec.selector);
     expect(matches(service.spec.selector, deployment.spec.template.metadata.labels)).toBe(true);
+  });
+
+  it("is scraped where the environment monitors: a ServiceMonitor on the Service's metrics port, selecting only it", () => {
+    const config = stack();
+    expect(config.monitoring.serviceMonitor).toBe(true);
+    const objects = endpointPickerObjects(model(config, "qwen3"), config);
+    const monitor = find(objects, "ServiceMonitor");
+    const service = find(objects, "Service");
+    expect(monitor.spec.endpoints).toEqual([{ port: "http-metrics", path: "/metrics", interval: "30s" }]);
+    expect(service.spec.ports.map((p: Json) => p.name)).toContain("http-metrics");
+    expect(matches(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
+    const engineService = find(buildModelObjects(model(config, "qwen3"), config), "Service");
+    expect(matches(monitor.spec.selector.matchLabels, engineService.metadata.labels)).toBe(false);
+    const other = find(endpointPickerObjects(model(config, "gguf"), config), "Service");
+    expect(matches(monitor.spec.selector.matchLabels, other.metadata.labels)).toBe(false);
+    const development = stack(POOLS, "development");
+    expect(endpointPickerObjects(model(development, "qwen3"), development).map((o) => o.kind)).not.toContain("ServiceMonitor");
   });
 
   it("the picker's pods are let in by the engines' NetworkPolicy, and are never selected as the model's own pods", () => {

@@ -50,6 +50,7 @@ describe("InferencePool per model", () => {
       "apps/v1/Deployment",
       "v1/Service",
       "networking.k8s.io/v1/NetworkPolicy",
+      "monitoring.coreos.com/v1/ServiceMonitor",
     ]);
     expect(objects.slice(1).every((o) => o.metadata.name === "qwen3-staging-epp")).toBe(true);
     const pool = find(objects, "InferencePool");

@@ -18,7 +18,7 @@ const BASE = [...ENGINE, "Job", "PersistentVolumeClaim", "ServiceAccount"];
  * With `gateway.inferencePool` and a `gatewayName` (staging and production): the pool, the route to it, and the pool's
  * endpoint picker (registered as `<model>-picker-*`).
  */
-const POOL = ["HTTPRoute", "InferencePool", "ConfigMap", "Deployment", "NetworkPolicy", "Role", "RoleBinding", "Service", "ServiceAccount"];
+const POOL = ["HTTPRoute", "InferencePool", "ConfigMap", "Deployment", "NetworkPolicy", "Role", "RoleBinding", "Service", "ServiceAccount", "ServiceMonitor"];
 const kind = (r: RegisteredResource) => r.type.slice(r.type.lastIndexOf(":") + 1);
 const componentUrn = (stack: string, engine: keyof typeof COMPONENT, name: string) => `urn:pulumi:${stack}::modelfleet::${COMPONENT[engine]}::${name}`;
 const childrenOf = (run: ProgramRun, parentUrn: string) => run.resources.filter((r) => r.parent === parentUrn);

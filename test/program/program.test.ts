@@ -37,7 +37,8 @@ describe.each([
     expect(count(run, `${K8S}gateway.networking.k8s.io/v1:HTTPRoute`)).toBe(pools);
     expect(count(run, `${K8S}networking.k8s.io/v1:NetworkPolicy`)).toBe(models + pools + defaultDeny);
     expect(count(run, `${K8S}policy/v1:PodDisruptionBudget`)).toBe(pdbs);
-    expect(count(run, `${K8S}monitoring.coreos.com/v1:ServiceMonitor`)).toBe(monitors);
+    // One per engine, and one per endpoint picker where the environment monitors
+    expect(count(run, `${K8S}monitoring.coreos.com/v1:ServiceMonitor`)).toBe(monitors + (monitors > 0 ? pools : 0));
     expect(count(run, `${K8S}core/v1:Secret`)).toBe(secrets);
     expect(count(run, `${K8S}core/v1:Namespace`)).toBe(1);
   });
