@@ -9,9 +9,6 @@ import { IMAGES_DIR, type BundleImage } from "./manifest.js";
 import { execa } from "execa";
 import { run, toolEnv } from "./tools.js";
 
-/** The `images.*` keys `modelfleet pins resolve` pins when the stack file names them (the last two have pinned defaults in code). */
-export const IMAGE_PINS = ["vllm", "llamacpp", "postgres", "node", "endpointPicker"] as const;
-
 /** The bundle's image entries: the stack's pins (bundleContents), each stored in the layout under its pin name. */
 export function pinnedImages(config: StackConfig): BundleImage[] {
   try {

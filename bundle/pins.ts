@@ -2,10 +2,10 @@ import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { isScalar, parseDocument } from "yaml";
 import { rewriteFileLocked, StackFileWriteError } from "../files/stack-file-write.js";
-import { parseImageRef } from "../config/image-ref.js";
+import { IMAGE_KEYS, parseImageRef } from "../config/image-ref.js";
 import { spliceDocument } from "../promote/splice.js";
 import { BundleError } from "./errors.js";
-import { digestOf, IMAGE_PINS, rawManifest, type RegistryAccess } from "./images.js";
+import { digestOf, rawManifest, type RegistryAccess } from "./images.js";
 
 export interface PinChange {
   readonly name: string;
@@ -62,7 +62,8 @@ async function pinText(stackFile: string, text: string, access: RegistryAccess, 
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new BundleError("input", `${basename(stackFile)}: not valid YAML: ${doc.errors[0]?.message.split("\n")[0] ?? ""}`);
   const changes: PinChange[] = [];
-  for (const name of IMAGE_PINS) {
+  // Every image key the stack file names (the ones with defaults in code only when written there).
+  for (const name of IMAGE_KEYS) {
     const node = doc.getIn(["config", "modelfleet:images", name], true);
     if (!isScalar(node) || typeof node.value !== "string") continue;
     const ref = parseImageRef(node.value);

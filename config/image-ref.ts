@@ -32,6 +32,13 @@ export const DEFAULT_NODE_IMAGE = "node:22-alpine@sha256:8094c002d08262dba12645a
 export const DEFAULT_ENDPOINT_PICKER_IMAGE =
   "registry.k8s.io/gateway-api-inference-extension/epp:v1.5.0@sha256:86c679b057298e68c6e65ff5603e92066d432e77b11f1f81f0a06399694810bc";
 
+/** Every `images.*` key of a stack (StackImages), in the order checks and bundles list them. */
+export const IMAGE_KEYS = ["vllm", "llamacpp", "postgres", "node", "endpointPicker"] as const;
+export type ImageKey = (typeof IMAGE_KEYS)[number];
+
+/** The keys a stack may leave out, and the pin each then gets. */
+export const DEFAULT_IMAGES: Readonly<Partial<Record<ImageKey, string>>> = { node: DEFAULT_NODE_IMAGE, endpointPicker: DEFAULT_ENDPOINT_PICKER_IMAGE };
+
 import { preview } from "./limits.js";
 
 /** Parses an image reference; returns a reason instead when it is not one. */

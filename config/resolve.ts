@@ -1,8 +1,7 @@
 import { startupBudgetSeconds } from "./startup-budget.js";
 import { PROFILES } from "./profiles.js";
-import { mirrorImageRef } from "./image-ref.js";
+import { IMAGE_KEYS, mirrorImageRef, parseImageRef } from "./image-ref.js";
 import type { RawModel, RawStackConfig } from "./schema.js";
-import { parseImageRef } from "./image-ref.js";
 import type { ModelCache, ModelDelivery, ModelSource, ResolvedModel, ResolvedModelCommon, StackConfig, StackContext, StackImages } from "./types.js";
 
 /**
@@ -61,13 +60,7 @@ export function resolveContext(raw: RawStackConfig, stack: string, images: Stack
     environment: raw.environment,
     namespace: raw.namespace,
     images: offline
-      ? {
-          vllm: mirrorImageRef(images.vllm, offline.registry),
-          llamacpp: mirrorImageRef(images.llamacpp, offline.registry),
-          postgres: mirrorImageRef(images.postgres, offline.registry),
-          node: mirrorImageRef(images.node, offline.registry),
-          endpointPicker: mirrorImageRef(images.endpointPicker, offline.registry),
-        }
+      ? (Object.fromEntries(IMAGE_KEYS.map((key) => [key, mirrorImageRef(images[key], offline.registry)])) as unknown as StackImages)
       : images,
     pins: images,
     kubernetesVersion: { major: 1, minor: raw.kubernetesVersion ? Number(raw.kubernetesVersion.split(".")[1]) : DEFAULT_KUBERNETES_MINOR },

@@ -1,6 +1,6 @@
 import { contractForImage, SUPPORTED_SPECULATIVE_METHODS } from "./engines/index.js";
 import { PROFILES } from "./profiles.js";
-import { DEFAULT_ENDPOINT_PICKER_IMAGE, DEFAULT_NODE_IMAGE, parseImageRef, type ImageRef } from "./image-ref.js";
+import { DEFAULT_IMAGES, IMAGE_KEYS, parseImageRef, type ImageRef } from "./image-ref.js";
 import { holdsCredential, renderValue, type ConfigProblem } from "./problems.js";
 import type { RawModel, RawStackConfig } from "./schema.js";
 import type { ResolvedModel, StackImages } from "./types.js";
@@ -25,12 +25,13 @@ function picksEndpoints(raw: RawStackConfig): boolean {
 /** Image pins: parseable, and digest-pinned wherever the environment requires it. */
 export function checkImages(raw: RawStackConfig): { problems: ConfigProblem[]; images?: StackImages } {
   const problems: ConfigProblem[] = [];
-  // An air-gapped site can only load what was copied by digest.
-  // The picker's image only when a picker is deployed: otherwise it is never run nor bundled.
+  // An air-gapped site can only load what was copied by digest. The picker's image needs a digest only when a picker
+  // is deployed (below): otherwise it is never run nor bundled.
   const requirePins = PROFILES[raw.environment].requirePins || raw.offline !== undefined;
   const images: Partial<Record<keyof StackImages, ImageRef>> = {};
-  for (const key of ["vllm", "llamacpp", "postgres", "node", "endpointPicker"] as const) {
-    const reference = key === "node" ? (raw.images.node ?? DEFAULT_NODE_IMAGE) : key === "endpointPicker" ? (raw.images.endpointPicker ?? DEFAULT_ENDPOINT_PICKER_IMAGE) : raw.images[key];
+  for (const key of IMAGE_KEYS) {
+    // vllm, llamacpp and postgres are required by the schema; the others have pinned defaults.
+    const reference = raw.images[key] ?? DEFAULT_IMAGES[key] ?? "";
     const parsed = parseImageRef(reference);
     const path = `images.${key}`;
     if ("error" in parsed) {
@@ -64,8 +65,7 @@ export function checkImages(raw: RawStackConfig): { problems: ConfigProblem[]; i
       }
     }
   }
-  const all = images.vllm && images.llamacpp && images.postgres && images.node && images.endpointPicker;
-  return all ? { problems, images: images as StackImages } : { problems };
+  return IMAGE_KEYS.every((key) => images[key]) ? { problems, images: images as StackImages } : { problems };
 }
 
 export function checkCors(raw: RawStackConfig): ConfigProblem[] {

@@ -6,6 +6,7 @@ import type { ResolvedModel, StackContext } from "../../config/types.js";
 import { cdk8s, constructs, kplus } from "../shared/cdk8s.js";
 import { canonical, renderChart } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
+import { monitoringPeer, podsIn } from "../shared/network-peers.js";
 import { modelLabels, modelSelector, REGISTRY_HEALTH_LABELS } from "../shared/labels.js";
 import { CONTAINER_SECURITY, POD_SECURITY } from "../shared/security.js";
 import { serviceAccount } from "../shared/service-account.js";
@@ -211,12 +212,8 @@ function engineService(chart: Construct, model: ResolvedModel, ctx: StackContext
   });
 }
 
-const namespaceSelector = (namespace: string) => ({ matchLabels: { "kubernetes.io/metadata.name": namespace } });
-
 /** Ingress only from the router, the registry's health checker and the monitoring namespace, on port 8000. */
 function networkPolicy(model: ResolvedModel, ctx: StackContext): K8sObject {
-  const monitoringPeer: Record<string, unknown> = { namespaceSelector: namespaceSelector(ctx.monitoring.namespace) };
-  if (Object.keys(ctx.monitoring.podLabels).length > 0) monitoringPeer["podSelector"] = { matchLabels: { ...ctx.monitoring.podLabels } };
   return {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
@@ -227,9 +224,9 @@ function networkPolicy(model: ResolvedModel, ctx: StackContext): K8sObject {
       ingress: [
         {
           from: [
-            { namespaceSelector: namespaceSelector(ctx.router.namespace), podSelector: { matchLabels: { ...ctx.router.podLabels } } },
-            { namespaceSelector: namespaceSelector(ctx.namespace), podSelector: { matchLabels: { ...REGISTRY_HEALTH_LABELS } } },
-            monitoringPeer,
+            podsIn(ctx.router.namespace, ctx.router.podLabels),
+            podsIn(ctx.namespace, REGISTRY_HEALTH_LABELS),
+            monitoringPeer(ctx),
             // The Gateway and its endpoint picker, when the model is published as an InferencePool.
             ...gatewayIngressPeers(model, ctx),
           ],

@@ -5,6 +5,7 @@ import { engineDrain } from "../scaling/drain.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { stackLabels } from "../shared/labels.js";
 import { containerSecurityJson, podSecurityJson } from "../shared/security.js";
+import { gatewayPeer, monitoringPeer } from "../shared/network-peers.js";
 import { serviceAccount } from "../shared/service-account.js";
 
 /**
@@ -37,6 +38,8 @@ export const PICKER_UID = 65532;
 
 /** The picker's container name, and the name of its config file under /config. */
 const CONTAINER = "epp";
+/** The `app.kubernetes.io/component` of every picker object. */
+const COMPONENT = "endpoint-picker";
 const CONFIG_DIR = "/config";
 const CONFIG_FILE = "endpoint-picker.yaml";
 /**
@@ -130,15 +133,14 @@ function pickerArgs(model: Pick<ResolvedModel, "serviceName">, ctx: Pick<StackCo
 
 function labels(model: ResolvedModel, ctx: StackContext): Record<string, string> {
   // Never the engine's selector labels (name + instance): the model's Service, PDB and pool must not pick it up.
-  return { ...stackLabels(ctx), "app.kubernetes.io/component": "endpoint-picker", "app.kubernetes.io/instance": pickerName(model), "app.kubernetes.io/name": model.name };
+  return { ...stackLabels(ctx), ...serviceSelector(pickerName(model)), "app.kubernetes.io/name": model.name };
 }
 
-/** What selects the picker's Service (for its ServiceMonitor): its instance and component labels. */
-function selectorOf(labels: Record<string, string>): Record<string, string> {
-  return { "app.kubernetes.io/component": labels["app.kubernetes.io/component"]!, "app.kubernetes.io/instance": labels["app.kubernetes.io/instance"]! };
+/** The labels that pick the picker's own objects (its ServiceMonitor selects its Service by them). */
+function serviceSelector(name: string): Record<string, string> {
+  return { "app.kubernetes.io/component": COMPONENT, "app.kubernetes.io/instance": name };
 }
 
-const inNamespace = (namespace: string) => ({ matchLabels: { "kubernetes.io/metadata.name": namespace } });
 
 /**
  * The picker of one model's pool: ServiceAccount, Role and RoleBinding (read its pool, the pool's pods, and the
@@ -240,8 +242,6 @@ export function endpointPickerObjects(model: ResolvedModel, ctx: StackContext): 
     },
   };
   const gatewayName = ctx.gateway?.gatewayName;
-  const monitoringPeer: Record<string, unknown> = { namespaceSelector: inNamespace(ctx.monitoring.namespace) };
-  if (Object.keys(ctx.monitoring.podLabels).length > 0) monitoringPeer["podSelector"] = { matchLabels: { ...ctx.monitoring.podLabels } };
   const networkPolicy = {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
@@ -253,12 +253,10 @@ export function endpointPickerObjects(model: ResolvedModel, ctx: StackContext): 
         {
           // The named Gateway's data plane (GEP-1762 label); without a name, any namespace: which pods a gateway
           // implementation calls the picker from is its own choice.
-          from: gatewayName
-            ? [{ namespaceSelector: inNamespace(ctx.gateway!.gatewayNamespace), podSelector: { matchLabels: { "gateway.networking.k8s.io/gateway-name": gatewayName } } }]
-            : [{ namespaceSelector: {} }],
+          from: gatewayName ? [gatewayPeer(gatewayName, ctx.gateway!.gatewayNamespace)] : [{ namespaceSelector: {} }],
           ports: [{ port: PICKER_GRPC_PORT, protocol: "TCP" }],
         },
-        { from: [monitoringPeer], ports: [{ port: PICKER_METRICS_PORT, protocol: "TCP" }] },
+        { from: [monitoringPeer(ctx)], ports: [{ port: PICKER_METRICS_PORT, protocol: "TCP" }] },
       ],
     },
   };
@@ -274,7 +272,7 @@ export function endpointPickerObjects(model: ResolvedModel, ctx: StackContext): 
           apiVersion: "monitoring.coreos.com/v1",
           kind: "ServiceMonitor",
           metadata: meta,
-          spec: { selector: { matchLabels: selectorOf(meta.labels) }, endpoints: [{ port: "http-metrics", path: "/metrics", interval: "30s" }] },
+          spec: { selector: { matchLabels: serviceSelector(name) }, endpoints: [{ port: "http-metrics", path: "/metrics", interval: "30s" }] },
         },
       ]
     : [];

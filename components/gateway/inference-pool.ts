@@ -3,7 +3,8 @@ import type { Engine, ResolvedModel, StackContext } from "../../config/types.js"
 import { canonical } from "../shared/chart.js";
 import type { K8sObject } from "../shared/k8s-object.js";
 import { modelLabels, modelSelector } from "../shared/labels.js";
-import { endpointPickerObjects, PICKER_GRPC_PORT, pickerName } from "./endpoint-picker.js";
+import { gatewayPeer, podsIn } from "../shared/network-peers.js";
+import { endpointPickerObjects, PICKER_GRPC_PORT, PICKER_SELECTOR_LABEL, pickerName } from "./endpoint-picker.js";
 
 /**
  * Gateway API Inference Extension objects per model (docs/gateway.md): an `InferencePool` that selects exactly the
@@ -45,18 +46,13 @@ export const ENDPOINT_PICKER_FAILURE_MODE = "FailOpen";
  */
 export const ENGINE_TYPE_LABELS = ["llm-d.ai/engine-type", "inference.networking.k8s.io/engine-type"] as const;
 
-/**
- * Label an implementation that deploys a Gateway's data plane in the cluster must put on what it generates
- * (gateway-api GEP-1762, "In Cluster Gateway Deployments"); the engines' NetworkPolicy admits the pods carrying it for
- * the stack's Gateway.
- */
-export const GATEWAY_POD_LABEL = "gateway.networking.k8s.io/gateway-name";
 
 /**
  * Pod labels the EPP charts put on the picker's pods, whose value is the picker's name (`<release>-epp`): GAIE's
  * `inferencepool` chart (up to v1.5) and llm-d-router's `llm-d-router-gateway` chart.
  */
-export const ENDPOINT_PICKER_POD_LABELS = ["inferencepool", "llm-d-router-gateway"] as const;
+export const ENDPOINT_PICKER_POD_LABELS = [PICKER_SELECTOR_LABEL, "llm-d-router-gateway"] as const;
+
 
 type Model = Pick<ResolvedModel, "name" | "serviceName" | "engine" | "servedModelName">;
 
@@ -111,12 +107,9 @@ export function gatewayIngressPeers(model: Pick<ResolvedModel, "serviceName">, c
   const gateway = ctx.gateway;
   if (!gateway) return [];
   const picker = endpointPickerFor(model, ctx);
-  const inNamespace = (namespace: string) => ({ matchLabels: { "kubernetes.io/metadata.name": namespace } });
   return [
-    ...ENDPOINT_PICKER_POD_LABELS.map((label) => ({ namespaceSelector: inNamespace(ctx.namespace), podSelector: { matchLabels: { [label]: picker.name } } })),
-    ...(gateway.gatewayName
-      ? [{ namespaceSelector: inNamespace(gateway.gatewayNamespace), podSelector: { matchLabels: { [GATEWAY_POD_LABEL]: gateway.gatewayName } } }]
-      : []),
+    ...ENDPOINT_PICKER_POD_LABELS.map((label) => podsIn(ctx.namespace, { [label]: picker.name })),
+    ...(gateway.gatewayName ? [gatewayPeer(gateway.gatewayName, gateway.gatewayNamespace)] : []),
   ];
 }
 

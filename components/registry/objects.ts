@@ -1,3 +1,4 @@
+import { podsIn } from "../shared/network-peers.js";
 import type { Chart } from "cdk8s";
 import type { ResolvedModel, StackConfig, StackContext } from "../../config/types.js";
 import { canonical, renderChart } from "../shared/chart.js";
@@ -162,10 +163,6 @@ function database(chart: Chart, ctx: StackContext): void {
   };
   service("service", REGISTRY_NAME, false);
   service("headless", REGISTRY_HEADLESS_NAME, true);
-  const inNamespace = (podLabels: Readonly<Record<string, string>>, namespace = ctx.namespace) => ({
-    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
-    podSelector: { matchLabels: { ...podLabels } },
-  });
   new cdk8s.ApiObject(chart, "network-policy", {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
@@ -175,7 +172,7 @@ function database(chart: Chart, ctx: StackContext): void {
       policyTypes: ["Ingress"],
       ingress: [
         {
-          from: [inNamespace(ctx.router.podLabels, ctx.router.namespace), inNamespace(REGISTRY_JOB_LABELS), inNamespace(REGISTRY_HEALTH_LABELS)],
+          from: [podsIn(ctx.router.namespace, ctx.router.podLabels), podsIn(ctx.namespace, REGISTRY_JOB_LABELS), podsIn(ctx.namespace, REGISTRY_HEALTH_LABELS)],
           ports: [{ port: POSTGRES_PORT, protocol: "TCP" }],
         },
       ],
