@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import { contractForBuild } from "../../config/engines/index.js";
+import { contractForBuild, type EngineContract } from "../../config/engines/index.js";
 import type { ResolvedModel, StackContext } from "../../config/types.js";
 import { engineDrain } from "../scaling/drain.js";
 import type { K8sObject } from "../shared/k8s-object.js";
@@ -66,10 +66,13 @@ export function pickerName(model: Pick<ResolvedModel, "serviceName">): string {
  * logging it missing). For llama.cpp the KV-cache scorer, which would score every pod the same, gives way to the
  * running-requests scorer.
  */
-export function pickerConfig(model: Pick<ResolvedModel, "engine">, ctx: Pick<StackContext, "pins">): Record<string, unknown> {
+export function pickerConfig(
+  model: Pick<ResolvedModel, "engine">,
+  ctx: Pick<StackContext, "pins">,
+  contract: EngineContract = contractForBuild(model.engine, ctx.pins[model.engine]),
+): Record<string, unknown> {
   const engine = model.engine;
   const loadScorer = engine === "vllm" ? "kv-cache-utilization-scorer" : "running-requests-size-scorer";
-  const contract = contractForBuild(engine, ctx.pins[engine]);
   const extractor =
     engine === "vllm"
       ? { type: "core-metrics-extractor", parameters: { defaultEngine: "vllm" } }
@@ -171,7 +174,9 @@ export function endpointPickerObjects(model: ResolvedModel, ctx: StackContext): 
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
     subjects: [{ kind: "ServiceAccount", name, namespace: ctx.namespace }],
   };
-  const config = { apiVersion: "v1", kind: "ConfigMap", metadata: meta, data: { [CONFIG_FILE]: stringify(pickerConfig(model, ctx)) } };
+  // The pinned engine's contract (not the offline site's mirrored, tagless reference): metric names and grace period.
+  const contract = contractForBuild(model.engine, ctx.pins[model.engine]);
+  const config = { apiVersion: "v1", kind: "ConfigMap", metadata: meta, data: { [CONFIG_FILE]: stringify(pickerConfig(model, ctx, contract)) } };
   const health = { grpc: { port: PICKER_HEALTH_PORT, service: HEALTH_SERVICE } };
   const deployment = {
     apiVersion: "apps/v1",
@@ -189,7 +194,7 @@ export function endpointPickerObjects(model: ResolvedModel, ctx: StackContext): 
           // It is a Kubernetes client: it watches its pool and the pool's pods.
           automountServiceAccountToken: true,
           // As long as the longest grace period in the pool (the chart's advice): streams it routed may still run.
-          terminationGracePeriodSeconds: engineDrain(model, ctx, contractForBuild(model.engine, ctx.pins[model.engine])).terminationGracePeriodSeconds,
+          terminationGracePeriodSeconds: engineDrain(model, ctx, contract).terminationGracePeriodSeconds,
           securityContext: podSecurityJson(PICKER_UID),
           containers: [
             {
